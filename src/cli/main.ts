@@ -1,0 +1,43 @@
+/** The `opentrail` command line. */
+import { Command } from 'commander';
+import { resolveConfig, type ConfigFlags } from '../config.js';
+import { registerAdmin } from './admin.js';
+import { startServer } from '../server/app.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('opentrail').description('A CloudTrail-compatible audit trail service').version('0.1.0');
+
+  program
+    .command('serve')
+    .description('run the server')
+    .option('--port <port>', 'port to listen on (env OPENTRAIL_PORT)', undefined)
+    .option('--host <host>', 'address to listen on (env OPENTRAIL_HOST)')
+    .option('--data-dir <dir>', 'where embedded storage lives (env OPENTRAIL_DATA_DIR)')
+    .option('--retention-days <days>', 'days of event history kept (env OPENTRAIL_RETENTION_DAYS)')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug (env OPENTRAIL_LOG_LEVEL)')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key for --tls-cert (PEM)')
+    .action(async (flags: ConfigFlags) => {
+      const config = resolveConfig(flags);
+      const app = await startServer(config);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        app.logger.info({ signal }, 'shutting down');
+        app.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            app.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+
+  registerAdmin(program);
+  await program.parseAsync(argv);
+}

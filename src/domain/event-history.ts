@@ -1,0 +1,202 @@
+/**
+ * Event history: LookupEvents with AWS's semantics over the history index.
+ * One lookup attribute at most, inclusive time range, newest first, opaque
+ * signed NextToken bound to the query's other parameters.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { EventLog, LookupKey } from '../storage/interfaces.js';
+import {
+  InvalidEventCategoryException,
+  InvalidLookupAttributesException,
+  InvalidMaxResultsException,
+  InvalidNextTokenException,
+  InvalidTimeRangeException,
+} from '../protocols/errors.js';
+import type { CloudTrailRecord } from './record.js';
+import { lookupUsername } from './record.js';
+
+export const LOOKUP_KEYS: readonly LookupKey[] = [
+  'EventId',
+  'EventName',
+  'ReadOnly',
+  'Username',
+  'ResourceType',
+  'ResourceName',
+  'EventSource',
+  'AccessKeyId',
+];
+const INSIGHT_KEYS: readonly LookupKey[] = ['EventId', 'EventName', 'EventSource'];
+
+export interface LookupRequest {
+  LookupAttributes?: { AttributeKey?: string; AttributeValue?: string }[];
+  StartTime?: Date;
+  EndTime?: Date;
+  EventCategory?: string;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface LookupEvent {
+  EventId: string;
+  EventName: string;
+  ReadOnly?: string;
+  AccessKeyId?: string;
+  EventTime: Date;
+  EventSource: string;
+  Username?: string;
+  Resources: { ResourceType?: string; ResourceName?: string }[];
+  CloudTrailEvent: string;
+}
+
+export interface LookupResult {
+  Events: LookupEvent[];
+  NextToken?: string;
+}
+
+export interface EventHistoryOptions {
+  /** Days of history kept and searchable (AWS: 90). */
+  retentionDays: number;
+  /** Secret that signs NextTokens; keep it stable so tokens survive restarts. */
+  tokenKey: Buffer;
+  /** How long a NextToken stays valid. */
+  tokenTtlMs?: number;
+}
+
+interface TokenBody {
+  v: 1;
+  t: number; // time of the last event returned
+  s: number; // its sequence number
+  h: string; // hash of the query's other parameters
+  i: number; // issued at
+}
+
+/** AttributeValue length as AWS counts it: `_`, space, `,` and newline count twice. */
+export function attributeValueLength(v: string): number {
+  let n = 0;
+  for (const ch of v) n += ch === '_' || ch === ' ' || ch === ',' || ch === '\n' ? 2 : 1;
+  return n;
+}
+
+export class EventHistory {
+  private readonly ttl: number;
+  constructor(private readonly log: EventLog, private readonly opts: EventHistoryOptions) {
+    this.ttl = opts.tokenTtlMs ?? 24 * 3600 * 1000;
+  }
+
+  get retentionMs(): number {
+    return this.opts.retentionDays * 24 * 3600 * 1000;
+  }
+
+  async lookupEvents(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
+    const attrs = req.LookupAttributes ?? [];
+    if (attrs.length > 1) {
+      throw new InvalidLookupAttributesException('You cannot specify more than one lookup attribute.');
+    }
+    const category = req.EventCategory;
+    if (category !== undefined && category !== 'insight') {
+      throw new InvalidEventCategoryException(`Event category ${category} is not valid. Valid value is insight.`);
+    }
+    let attribute: { key: LookupKey; value: string } | undefined;
+    if (attrs.length === 1) {
+      const a = attrs[0]!;
+      const key = a.AttributeKey as LookupKey | undefined;
+      if (!key || !LOOKUP_KEYS.includes(key)) {
+        throw new InvalidLookupAttributesException(`The lookup attribute key ${a.AttributeKey ?? 'null'} is not valid. Valid keys are ${LOOKUP_KEYS.join(', ')}.`);
+      }
+      if (category === 'insight' && !INSIGHT_KEYS.includes(key)) {
+        throw new InvalidLookupAttributesException(`The lookup attribute key ${key} is not valid for Insights events. Valid keys are ${INSIGHT_KEYS.join(', ')}.`);
+      }
+      const value = a.AttributeValue;
+      if (typeof value !== 'string' || value.length === 0) {
+        throw new InvalidLookupAttributesException(`The lookup attribute value for ${key} must not be empty.`);
+      }
+      if (attributeValueLength(value) > 2000) {
+        throw new InvalidLookupAttributesException(`The lookup attribute value for ${key} is longer than 2000 characters.`);
+      }
+      if (key === 'ReadOnly' && value !== 'true' && value !== 'false') {
+        throw new InvalidLookupAttributesException(`The lookup attribute value for ReadOnly must be true or false, not ${value}.`);
+      }
+      attribute = { key, value };
+    }
+    const maxResults = req.MaxResults ?? 50;
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
+      throw new InvalidMaxResultsException('Value for MaxResults is invalid. Valid values are 1 through 50.');
+    }
+    const earliest = now.getTime() - this.retentionMs;
+    const startMs = Math.max(req.StartTime?.getTime() ?? earliest, earliest);
+    const endMs = req.EndTime?.getTime() ?? now.getTime();
+    if (req.StartTime && req.EndTime && req.StartTime.getTime() > req.EndTime.getTime()) {
+      throw new InvalidTimeRangeException('Start time must be earlier than or equal to end time.');
+    }
+    const paramHash = createHash('sha256')
+      .update(JSON.stringify([accountId, region, category ?? 'management', attribute ?? null, req.StartTime?.getTime() ?? null, req.EndTime?.getTime() ?? null]))
+      .digest('base64url')
+      .slice(0, 22);
+    let before: { timeMs: number; seq: number } | undefined;
+    if (req.NextToken !== undefined) {
+      const tok = this.openToken(req.NextToken, now);
+      if (tok.h !== paramHash) {
+        throw new InvalidNextTokenException('The NextToken was issued for a different request. Pass the same parameters as the call that returned it.');
+      }
+      before = { timeMs: tok.t, seq: tok.s };
+    }
+    const rows = await this.log.lookup({
+      accountId,
+      region,
+      category: category === 'insight' ? 'insight' : 'management',
+      attribute,
+      startMs,
+      endMs,
+      limit: maxResults + 1,
+      before,
+    });
+    const page = rows.slice(0, maxResults);
+    const result: LookupResult = { Events: page.map((r) => toLookupEvent(r.json)) };
+    if (rows.length > maxResults) {
+      const last = page[page.length - 1]!;
+      result.NextToken = this.sealToken({ v: 1, t: last.timeMs, s: last.seq, h: paramHash, i: now.getTime() });
+    }
+    return result;
+  }
+
+  private sealToken(body: TokenBody): string {
+    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
+    const mac = createHmac('sha256', this.opts.tokenKey).update(payload).digest('base64url');
+    return `${payload}.${mac}`;
+  }
+
+  private openToken(token: string, now: Date): TokenBody {
+    const [payload, mac] = token.split('.');
+    if (!payload || !mac) throw new InvalidNextTokenException('Invalid NextToken.');
+    const want = createHmac('sha256', this.opts.tokenKey).update(payload).digest();
+    const got = Buffer.from(mac, 'base64url');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) throw new InvalidNextTokenException('Invalid NextToken.');
+    let body: TokenBody;
+    try {
+      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenBody;
+    } catch {
+      throw new InvalidNextTokenException('Invalid NextToken.');
+    }
+    if (body.v !== 1 || typeof body.t !== 'number' || typeof body.s !== 'number') throw new InvalidNextTokenException('Invalid NextToken.');
+    if (now.getTime() - body.i > this.ttl) throw new InvalidNextTokenException('The NextToken has expired. Start the lookup again without it.');
+    return body;
+  }
+}
+
+function toLookupEvent(json: string): LookupEvent {
+  const r = JSON.parse(json) as CloudTrailRecord;
+  const ev: LookupEvent = {
+    EventId: r.eventID,
+    EventName: r.eventName,
+    EventTime: new Date(r.eventTime),
+    EventSource: r.eventSource,
+    Resources: (r.resources ?? []).map((x) => ({ ResourceType: x.type, ResourceName: x.ARN })),
+    CloudTrailEvent: json,
+  };
+  if (typeof r.readOnly === 'boolean') ev.ReadOnly = String(r.readOnly);
+  const key = r.userIdentity?.accessKeyId;
+  if (key) ev.AccessKeyId = key;
+  const user = lookupUsername(r);
+  if (user) ev.Username = user;
+  return ev;
+}

@@ -1,0 +1,115 @@
+/**
+ * The one way into the event log. Callers hand over records and get a promise
+ * that settles once the records are committed. Records arriving close together
+ * share a commit (group commit), so durability costs one fsync per group.
+ */
+import type { CloudTrailRecord } from '../domain/record.js';
+import type { EventLog, IndexedEvent } from '../storage/interfaces.js';
+import { ThrottlingException } from '../protocols/errors.js';
+import { indexEvent } from './index-keys.js';
+
+interface Pending {
+  events: IndexedEvent[];
+  resolve: (seqs: number[]) => void;
+  reject: (err: Error) => void;
+}
+
+export interface IngestOptions {
+  /** Most records waiting for a commit before callers are throttled. */
+  maxPending?: number;
+  /** Most records written in one transaction. */
+  maxBatch?: number;
+}
+
+export type CommitListener = (count: number) => void;
+
+export class Ingest {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private flushing = false;
+  private scheduled = false;
+  private closed = false;
+  private readonly maxPending: number;
+  private readonly maxBatch: number;
+  private readonly listeners: CommitListener[] = [];
+
+  constructor(private readonly log: EventLog, opts: IngestOptions = {}) {
+    this.maxPending = opts.maxPending ?? 200_000;
+    this.maxBatch = opts.maxBatch ?? 20_000;
+  }
+
+  onCommit(l: CommitListener): void {
+    this.listeners.push(l);
+  }
+
+  /** Records waiting to be committed. */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  /** Commit records; resolves with their log sequence numbers. */
+  record(records: CloudTrailRecord[]): Promise<number[]> {
+    if (this.closed) return Promise.reject(new Error('ingest is closed'));
+    if (records.length === 0) return Promise.resolve([]);
+    if (this.queued + records.length > this.maxPending) {
+      return Promise.reject(new ThrottlingException('Rate exceeded: the event log is behind; retry with backoff'));
+    }
+    const events = records.map(indexEvent);
+    return new Promise<number[]>((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      this.queued += events.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group: Pending[] = [];
+        let n = 0;
+        while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.events.length <= this.maxBatch)) {
+          const p = this.queue.shift()!;
+          group.push(p);
+          n += p.events.length;
+        }
+        const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
+        try {
+          const seqs = await this.log.append(all);
+          let i = 0;
+          for (const p of group) {
+            p.resolve(seqs.slice(i, i + p.events.length));
+            i += p.events.length;
+          }
+          for (const l of this.listeners) l(all.length);
+        } catch (err) {
+          for (const p of group) p.reject(err as Error);
+        } finally {
+          this.queued -= n;
+        }
+        // Let requests that arrived meanwhile join the next group.
+        if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Wait for everything queued to be committed, then refuse new records. */
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.closed = true;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Typed service errors. One class per AWS error code; the wire mapping
+ * (status, `__type`, message) happens once, in the protocol layer.
+ */
+export class ServiceError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  constructor(code: string, message: string, statusCode = 400) {
+    super(message);
+    this.code = code;
+    this.statusCode = statusCode;
+    this.name = code;
+  }
+}
+
+type ErrorClass = new (message: string) => ServiceError;
+
+function define(code: string, statusCode = 400): ErrorClass {
+  const cls = class extends ServiceError {
+    constructor(message: string) {
+      super(code, message, statusCode);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: code });
+  return cls;
+}
+
+// Generic AWS front-end errors.
+export const UnknownOperationException = define('UnknownOperationException');
+export const SerializationException = define('SerializationException');
+export const ValidationException = define('ValidationException');
+export const UnrecognizedClientException = define('UnrecognizedClientException');
+export const InvalidSignatureException = define('InvalidSignatureException');
+export const IncompleteSignatureException = define('IncompleteSignatureException');
+export const MissingAuthenticationTokenException = define('MissingAuthenticationTokenException');
+export const AccessDeniedException = define('AccessDeniedException');
+export const ThrottlingException = define('ThrottlingException');
+export const InternalFailure = define('InternalFailure', 500);
+export const ServiceUnavailable = define('ServiceUnavailable', 503);
+
+// CloudTrail errors used so far (all HTTP 400 per the model).
+export const InvalidLookupAttributesException = define('InvalidLookupAttributesException');
+export const InvalidTimeRangeException = define('InvalidTimeRangeException');
+export const InvalidMaxResultsException = define('InvalidMaxResultsException');
+export const InvalidNextTokenException = define('InvalidNextTokenException');
+export const InvalidEventCategoryException = define('InvalidEventCategoryException');
+export const UnsupportedOperationException = define('UnsupportedOperationException');
+export const InvalidTrailNameException = define('InvalidTrailNameException');
+export const TrailNotFoundException = define('TrailNotFoundException');
+export const InvalidTokenException = define('InvalidTokenException');

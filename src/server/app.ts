@@ -1,0 +1,258 @@
+/**
+ * The opentrail server: storage, the ingest spine, services, and the HTTP
+ * listener with its handler chain (health/metrics → authenticate → route →
+ * serve → record → respond).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config.js';
+import { SqliteEventLog } from '../storage/sqlite/event-log.js';
+import { SqliteMetastore } from '../storage/sqlite/metastore.js';
+import type { EventLog, Metastore } from '../storage/interfaces.js';
+import { Ingest } from '../pipeline/ingest.js';
+import { EventHistory } from '../domain/event-history.js';
+import { Accounts } from '../domain/accounts.js';
+import { userIdentityOf } from '../domain/identity.js';
+import { apiCallRecord } from '../domain/api-call-record.js';
+import { createCloudTrailService } from '../services/cloudtrail/index.js';
+import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../services/types.js';
+import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientException, UnknownOperationException } from '../protocols/errors.js';
+import { json11Error, type WireResponse } from '../protocols/json11.js';
+import { parseCredential, verifySignature } from './sigv4.js';
+import { Metrics } from './metrics.js';
+import { bootstrapRootCredentials, credentialsNotice, type RootCredentials } from './credentials.js';
+
+const MAX_BODY = 20 * 1024 * 1024;
+
+export interface App {
+  readonly url: string;
+  readonly port: number;
+  readonly credentials: RootCredentials;
+  readonly accounts: Accounts;
+  readonly ingest: Ingest;
+  readonly eventLog: EventLog;
+  readonly metastore: Metastore;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+function parseQuery(search: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of new URLSearchParams(search)) {
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else out[k] = Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ServiceError('RequestEntityTooLargeException', `Request body exceeds ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function clientIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '127.0.0.1';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'opentrail' } });
+  const metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
+  const eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'));
+  const accounts = new Accounts(metastore);
+  const credentials = await bootstrapRootCredentials(config, accounts);
+
+  let tokenKeyHex = await metastore.getSetting('lookup-token-key');
+  if (!tokenKeyHex) {
+    tokenKeyHex = randomBytes(32).toString('hex');
+    await metastore.setSetting('lookup-token-key', tokenKeyHex);
+  }
+  const metrics = new Metrics();
+  const ingest = new Ingest(eventLog, { maxPending: config.maxPendingEvents });
+  ingest.onCommit((n) => metrics.eventsRecorded.inc(n));
+  const history = new EventHistory(eventLog, { retentionDays: config.retentionDays, tokenKey: Buffer.from(tokenKeyHex, 'hex') });
+  const onUnexpectedError = (err: unknown, operation: string): void => {
+    logger.error({ err, operation }, 'unexpected error in operation');
+  };
+  const services = new Map<string, Service>();
+  for (const s of [createCloudTrailService({ history, onUnexpectedError })]) services.set(s.signingName, s);
+
+  const send = (res: ServerResponse, w: WireResponse): void => {
+    res.writeHead(w.statusCode, { ...w.headers, 'content-length': Buffer.byteLength(w.body) });
+    res.end(w.body);
+  };
+
+  let inFlight = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const receivedAt = new Date();
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.pathname === '/health') {
+      const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog });
+      send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId }, body });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      metrics.ingestBacklog.set(ingest.backlog);
+      const body = await metrics.registry.metrics();
+      send(res, { statusCode: 200, headers: { 'content-type': metrics.registry.contentType, 'x-amzn-requestid': requestId }, body });
+      return;
+    }
+    let serviceName = 'unknown';
+    let operation = 'unknown';
+    let wire: WireResponse;
+    try {
+      const body = await readBody(req);
+      const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+      const incoming: IncomingRequest = {
+        method: req.method ?? 'GET',
+        path: rawPath,
+        query: parseQuery(url.search),
+        headers: req.headers,
+        body,
+      };
+      const cred = parseCredential(incoming);
+      serviceName = cred.service;
+      const who = await accounts.resolve(cred.accessKeyId);
+      if (!who) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+      await verifySignature(incoming, cred, who.key.secretAccessKey, receivedAt);
+      const service = services.get(cred.service);
+      if (!service) throw new UnknownOperationException(`No service named ${cred.service} is served here`);
+      const tls = (req.socket as TLSSocket).encrypted ? (req.socket as TLSSocket) : undefined;
+      const ua = req.headers['user-agent'];
+      const ctx: RequestContext = {
+        requestId,
+        accountId: who.principal.accountId,
+        region: cred.region,
+        principal: who.principal,
+        accessKeyId: cred.accessKeyId,
+        userIdentity: userIdentityOf(who.principal, cred.accessKeyId),
+        sourceIPAddress: clientIp(req),
+        userAgent: Array.isArray(ua) ? ua.join(' ') : ua,
+        tlsDetails: tls
+          ? { tlsVersion: tls.getProtocol() ?? undefined, cipherSuite: tls.getCipher()?.standardName, clientProvidedHostHeader: req.headers.host }
+          : undefined,
+        receivedAt,
+      };
+      const result: ServiceResult = await service.handle(incoming, ctx);
+      operation = result.operation;
+      wire = result.response;
+      if (result.audit) {
+        const a = result.audit;
+        const record = apiCallRecord({
+          accountId: ctx.accountId,
+          region: ctx.region,
+          userIdentity: ctx.userIdentity,
+          sourceIPAddress: ctx.sourceIPAddress,
+          userAgent: ctx.userAgent,
+          requestId,
+          time: new Date(),
+          tlsDetails: ctx.tlsDetails,
+          ...a,
+        });
+        try {
+          // Fail closed: the response goes out only once its record is committed.
+          await ingest.record([record]);
+        } catch (err) {
+          if (err instanceof ThrottlingException) throw err;
+          logger.error({ err, requestId }, 'could not commit the audit record; failing the call');
+          throw new InternalFailure('The call could not be recorded in the audit log, so it was not completed.');
+        }
+      }
+    } catch (err) {
+      const e = err instanceof ServiceError ? err : new InternalFailure('The request processing has failed because of an unknown error.');
+      if (!(err instanceof ServiceError)) logger.error({ err, requestId }, 'unhandled error');
+      wire = json11Error(e, requestId);
+    }
+    send(res, wire);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.requests.inc({ service: serviceName, operation, status: String(wire.statusCode) });
+    metrics.latency.observe({ service: serviceName, operation }, seconds);
+    logger.info({ requestId, service: serviceName, operation, status: wire.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    handle(req, res)
+      .catch((err) => {
+        logger.error({ err }, 'request failed');
+        if (!res.headersSent) send(res, json11Error(new InternalFailure('Internal failure'), randomUUID()));
+      })
+      .finally(() => {
+        inFlight--;
+      });
+  };
+
+  const server: Server = config.tlsCert && config.tlsKey
+    ? (createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, listener) as unknown as Server)
+    : createHttpServer(listener);
+  server.keepAliveTimeout = 5000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = config.tlsCert ? 'https' : 'http';
+  const url = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  if (credentials.generated && config.printCredentials) {
+    process.stdout.write(credentialsNotice(credentials, url, join(config.dataDir, 'credentials.json')));
+  }
+
+  // Event history retention: purge what is older than the window, now and hourly.
+  const purge = async (): Promise<void> => {
+    try {
+      const n = await eventLog.purge(Date.now() - history.retentionMs);
+      if (n > 0) logger.info({ purged: n }, 'purged events older than the retention window');
+    } catch (err) {
+      logger.error({ err }, 'purge failed');
+    }
+  };
+  void purge();
+  const purgeTimer = setInterval(() => void purge(), 3600_000);
+  purgeTimer.unref();
+
+  logger.info({ url, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(purgeTimer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      await ingest.close();
+      await eventLog.close();
+      await metastore.close();
+      logger.info('opentrail stopped');
+    })();
+    return closing;
+  };
+
+  return { url, port, credentials, accounts, ingest, eventLog, metastore, logger, close };
+}

@@ -1,0 +1,33 @@
+/** Prometheus metrics for one server instance. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'opentrail_requests_total',
+    help: 'API requests answered, by service, operation and HTTP status',
+    labelNames: ['service', 'operation', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'opentrail_request_duration_seconds',
+    help: 'Time from request received to response sent',
+    labelNames: ['service', 'operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly eventsRecorded = new Counter({
+    name: 'opentrail_events_recorded_total',
+    help: 'Events committed to the event log',
+    registers: [this.registry],
+  });
+  readonly ingestBacklog = new Gauge({
+    name: 'opentrail_ingest_backlog',
+    help: 'Events waiting to be committed',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'opentrail_' });
+  }
+}

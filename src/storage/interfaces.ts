@@ -1,0 +1,89 @@
+/**
+ * The storage interfaces the domain and pipeline rely on. The embedded shape
+ * implements them with SQLite; the shared shape with PostgreSQL.
+ */
+import type { AccessKey, Account, Principal } from '../domain/identity.js';
+
+/** One event as the log stores it, with the keys the history index needs. */
+export interface IndexedEvent {
+  accountId: string;
+  region: string;
+  timeMs: number;
+  eventId: string;
+  eventName: string;
+  eventSource: string;
+  username: string | null;
+  accessKeyId: string | null;
+  readOnly: boolean | null;
+  /** Lower-case: `management`, `data`, `insight`, `networkactivity`, … */
+  category: string;
+  resources: { type: string | null; name: string }[];
+  /** The record, serialised once. */
+  json: string;
+}
+
+export type LookupKey =
+  | 'EventId'
+  | 'EventName'
+  | 'ReadOnly'
+  | 'Username'
+  | 'ResourceType'
+  | 'ResourceName'
+  | 'EventSource'
+  | 'AccessKeyId';
+
+export interface HistoryQuery {
+  accountId: string;
+  region: string;
+  category: string;
+  attribute?: { key: LookupKey; value: string };
+  startMs: number;
+  endMs: number;
+  limit: number;
+  /** Keyset position: return events strictly older than this (time, seq). */
+  before?: { timeMs: number; seq: number };
+}
+
+export interface HistoryRow {
+  seq: number;
+  timeMs: number;
+  json: string;
+}
+
+export interface LogEntry {
+  seq: number;
+  json: string;
+}
+
+export interface EventLog {
+  /** Durably append; resolves with the assigned sequence numbers once committed. */
+  append(events: IndexedEvent[]): Promise<number[]>;
+  /** History index lookups (newest first). */
+  lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  /** Entries after `afterSeq`, in order, for readers. */
+  readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
+  getCheckpoint(reader: string): Promise<number>;
+  setCheckpoint(reader: string, seq: number): Promise<void>;
+  /** Drop events older than `beforeMs` from the history; returns how many. */
+  purge(beforeMs: number): Promise<number>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface Metastore {
+  createAccount(a: Account): Promise<void>;
+  getAccount(accountId: string): Promise<Account | undefined>;
+  listAccounts(): Promise<Account[]>;
+  deleteAccount(accountId: string): Promise<void>;
+  createPrincipal(p: Principal): Promise<void>;
+  getPrincipal(accountId: string, userName: string): Promise<Principal | undefined>;
+  listPrincipals(accountId: string): Promise<Principal[]>;
+  deletePrincipal(accountId: string, userName: string): Promise<void>;
+  createAccessKey(k: AccessKey): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
+  listAccessKeys(accountId: string, userName?: string): Promise<AccessKey[]>;
+  deleteAccessKey(accessKeyId: string): Promise<void>;
+  getSetting(name: string): Promise<string | undefined>;
+  setSetting(name: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,114 @@
+/** Accounts, principals, access keys and settings, in SQLite. */
+import type Database from 'better-sqlite3';
+import type { AccessKey, Account, Principal } from '../../domain/identity.js';
+import type { Metastore } from '../interfaces.js';
+import { openSqlite } from './open.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS principals (
+  account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,
+  user_name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, user_name)
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  secret TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  FOREIGN KEY (account_id, user_name) REFERENCES principals(account_id, user_name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+interface AccountRow { account_id: string; name: string; created_at: number }
+interface PrincipalRow { account_id: string; user_name: string; type: string; principal_id: string; created_at: number }
+interface KeyRow { access_key_id: string; secret: string; account_id: string; user_name: string; status: string; created_at: number }
+
+const toAccount = (r: AccountRow): Account => ({ accountId: r.account_id, name: r.name, createdAt: new Date(r.created_at) });
+const toPrincipal = (r: PrincipalRow): Principal => ({
+  accountId: r.account_id,
+  userName: r.user_name,
+  type: r.type as Principal['type'],
+  principalId: r.principal_id,
+  createdAt: new Date(r.created_at),
+});
+const toKey = (r: KeyRow): AccessKey => ({
+  accessKeyId: r.access_key_id,
+  secretAccessKey: r.secret,
+  accountId: r.account_id,
+  userName: r.user_name,
+  status: r.status as AccessKey['status'],
+  createdAt: new Date(r.created_at),
+});
+
+export class SqliteMetastore implements Metastore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = openSqlite(file);
+    this.db.exec(SCHEMA);
+  }
+
+  async createAccount(a: Account): Promise<void> {
+    this.db.prepare('INSERT INTO accounts (account_id, name, created_at) VALUES (?, ?, ?)').run(a.accountId, a.name, a.createdAt.getTime());
+  }
+  async getAccount(accountId: string): Promise<Account | undefined> {
+    const r = this.db.prepare('SELECT * FROM accounts WHERE account_id = ?').get(accountId) as AccountRow | undefined;
+    return r && toAccount(r);
+  }
+  async listAccounts(): Promise<Account[]> {
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY account_id').all() as AccountRow[]).map(toAccount);
+  }
+  async deleteAccount(accountId: string): Promise<void> {
+    this.db.prepare('DELETE FROM accounts WHERE account_id = ?').run(accountId);
+  }
+  async createPrincipal(p: Principal): Promise<void> {
+    this.db
+      .prepare('INSERT INTO principals (account_id, user_name, type, principal_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(p.accountId, p.userName, p.type, p.principalId, p.createdAt.getTime());
+  }
+  async getPrincipal(accountId: string, userName: string): Promise<Principal | undefined> {
+    const r = this.db.prepare('SELECT * FROM principals WHERE account_id = ? AND user_name = ?').get(accountId, userName) as PrincipalRow | undefined;
+    return r && toPrincipal(r);
+  }
+  async listPrincipals(accountId: string): Promise<Principal[]> {
+    return (this.db.prepare('SELECT * FROM principals WHERE account_id = ? ORDER BY user_name').all(accountId) as PrincipalRow[]).map(toPrincipal);
+  }
+  async deletePrincipal(accountId: string, userName: string): Promise<void> {
+    this.db.prepare('DELETE FROM principals WHERE account_id = ? AND user_name = ?').run(accountId, userName);
+  }
+  async createAccessKey(k: AccessKey): Promise<void> {
+    this.db
+      .prepare('INSERT INTO access_keys (access_key_id, secret, account_id, user_name, status, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(k.accessKeyId, k.secretAccessKey, k.accountId, k.userName, k.status, k.createdAt.getTime());
+  }
+  async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
+    const r = this.db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?').get(accessKeyId) as KeyRow | undefined;
+    return r && toKey(r);
+  }
+  async listAccessKeys(accountId: string, userName?: string): Promise<AccessKey[]> {
+    const rows = userName === undefined
+      ? this.db.prepare('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at').all(accountId)
+      : this.db.prepare('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at').all(accountId, userName);
+    return (rows as KeyRow[]).map(toKey);
+  }
+  async deleteAccessKey(accessKeyId: string): Promise<void> {
+    this.db.prepare('DELETE FROM access_keys WHERE access_key_id = ?').run(accessKeyId);
+  }
+  async getSetting(name: string): Promise<string | undefined> {
+    const r = this.db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    return r?.value;
+  }
+  async setSetting(name: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+  }
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
