@@ -50,18 +50,21 @@ function lowerFirstKeys(v: unknown): unknown {
 
 export class Json11Service implements Service {
   readonly signingName: string;
-  private readonly prefix: string;
+  /** Accepted X-Amz-Target prefixes: the model's, and its last segment (what Smithy-generated SDKs send). */
+  private readonly prefixes: string[];
 
   constructor(private readonly opts: Json11ServiceOptions) {
     this.signingName = opts.signingName;
-    this.prefix = `${opts.model.metadata.targetPrefix}.`;
+    const full = opts.model.metadata.targetPrefix ?? '';
+    this.prefixes = [full, full.split('.').pop() ?? full];
   }
 
   async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
     const targetHeader = req.headers['x-amz-target'];
     const target = Array.isArray(targetHeader) ? targetHeader[0] : targetHeader;
-    const name = target && target.startsWith(this.prefix) ? target.slice(this.prefix.length) : (target ?? '').split('.').pop() ?? '';
-    const known = target?.startsWith(this.prefix) && this.opts.model.operations[name] !== undefined;
+    const dot = (target ?? '').lastIndexOf('.');
+    const name = dot >= 0 ? target!.slice(dot + 1) : target ?? '';
+    const known = dot >= 0 && this.prefixes.includes(target!.slice(0, dot)) && this.opts.model.operations[name] !== undefined;
     const readOnly = isReadOnlyOperation(name);
     let raw: Record<string, unknown> | null = null;
     const audit = (err?: ServiceError, output?: unknown, resources?: RecordResource[]): ServiceResult['audit'] => ({
