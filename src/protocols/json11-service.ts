@@ -60,7 +60,9 @@ export class Json11Service implements Service {
   }
 
   async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
-    const targetHeader = req.headers['x-amz-target'];
+    // Presigned requests carry X-Amz-Target hoisted into the query string.
+    const hoisted = Object.keys(req.query).find((k) => k.toLowerCase() === 'x-amz-target');
+    const targetHeader = req.headers['x-amz-target'] ?? (hoisted ? req.query[hoisted] : undefined);
     const target = Array.isArray(targetHeader) ? targetHeader[0] : targetHeader;
     const dot = (target ?? '').lastIndexOf('.');
     const name = dot >= 0 ? target!.slice(dot + 1) : target ?? '';

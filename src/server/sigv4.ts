@@ -6,7 +6,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IncompleteSignatureException,
   InvalidSignatureException,
@@ -137,6 +137,17 @@ export async function verifySignature(req: SignedRequest, cred: Credential, secr
     query[k] = v;
   }
   const isS3 = cred.service === 's3';
+  // The signer trusts x-amz-content-sha256 as the payload hash, so hold it to the body actually received.
+  const declared = header(req, 'x-amz-content-sha256');
+  if (declared && /^[0-9a-f]{64}$/i.test(declared)) {
+    const actual = createHash('sha256').update(req.body).digest('hex');
+    if (actual !== declared.toLowerCase()) {
+      if (isS3) {
+        throw new ServiceError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      }
+      throw new InvalidSignatureException('The request body does not match the x-amz-content-sha256 it was signed with.');
+    }
+  }
   const hostHeader = headers.host ?? 'localhost';
   const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: hostHeader, path: req.path, query, headers, body: req.body });
   const signer = new SignatureV4({
