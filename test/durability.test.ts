@@ -1,0 +1,103 @@
+/** An acknowledged call survives kill -9: a child server under load is killed and restarted. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { CloudTrailClient, DescribeTrailsCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { ACCOUNT, KEY, SECRET } from './helpers.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
+
+function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.includes('opentrail listening')) return;
+      clearTimeout(timer);
+      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+test('kill -9 under load loses no acknowledged call and records none twice', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-crash-'));
+  try {
+    const first = await spawnServer(dataDir);
+    const client = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, maxAttempts: 1 });
+    const acknowledged = new Set<string>();
+    let stop = false;
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const r = await client.send(new DescribeTrailsCommand({}));
+          acknowledged.add(r.$metadata.requestId!);
+        } catch {
+          return; // the server is gone
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, worker);
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGKILL');
+    stop = true;
+    await Promise.all(workers);
+    await new Promise((r) => first.child.once('exit', r));
+    assert.ok(acknowledged.size > 50, `load was applied (${acknowledged.size} acknowledged)`);
+
+    const second = await spawnServer(dataDir);
+    try {
+      const c2 = new CloudTrailClient({ endpoint: second.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+      const seen = new Map<string, number>();
+      let token: string | undefined;
+      for (let page = 0; page < 10_000; page++) {
+        const r = await c2.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'DescribeTrails' }], NextToken: token }));
+        for (const e of r.Events ?? []) {
+          const id = (JSON.parse(e.CloudTrailEvent!) as { requestID: string }).requestID;
+          seen.set(id, (seen.get(id) ?? 0) + 1);
+        }
+        token = r.NextToken;
+        if (!token) break;
+      }
+      for (const id of acknowledged) assert.equal(seen.get(id), 1, `acknowledged call ${id} recorded exactly once`);
+      for (const [id, n] of seen) assert.equal(n, 1, `${id} recorded once`);
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM shuts down gracefully and the data is intact', { timeout: 30_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-term-'));
+  try {
+    const s = await spawnServer(dataDir);
+    const client = new CloudTrailClient({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+    const r = await client.send(new DescribeTrailsCommand({}));
+    const exit = new Promise<number | null>((res) => s.child.once('exit', (code) => res(code)));
+    s.child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+    const again = await spawnServer(dataDir);
+    try {
+      const c2 = new CloudTrailClient({ endpoint: again.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+      const found = await c2.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'DescribeTrails' }] }));
+      assert.ok(found.Events!.some((e) => (JSON.parse(e.CloudTrailEvent!) as { requestID: string }).requestID === r.$metadata.requestId));
+    } finally {
+      again.child.kill('SIGTERM');
+      await new Promise((res) => again.child.once('exit', res));
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
