@@ -123,18 +123,21 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     let serviceName = 'unknown';
     let operation = 'unknown';
     let wire: WireResponse;
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const incoming: IncomingRequest = {
+      method: req.method ?? 'GET',
+      path: rawPath,
+      query: parseQuery(url.search),
+      headers: req.headers,
+      body: Buffer.alloc(0),
+    };
+    // Until the signature names the service, guess from the request's shape which error format to speak.
+    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get('s3');
     try {
-      const body = await readBody(req);
-      const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-      const incoming: IncomingRequest = {
-        method: req.method ?? 'GET',
-        path: rawPath,
-        query: parseQuery(url.search),
-        headers: req.headers,
-        body,
-      };
+      incoming.body = await readBody(req);
       const cred = parseCredential(incoming);
       serviceName = cred.service;
+      errorService = services.get(cred.service);
       const who = await accounts.resolve(cred.accessKeyId);
       if (!who) throw new UnrecognizedClientException('The security token included in the request is invalid.');
       await verifySignature(incoming, cred, who.key.secretAccessKey, receivedAt);
@@ -184,7 +187,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     } catch (err) {
       const e = err instanceof ServiceError ? err : new InternalFailure('The request processing has failed because of an unknown error.');
       if (!(err instanceof ServiceError)) logger.error({ err, requestId }, 'unhandled error');
-      wire = json11Error(e, requestId);
+      wire = errorService?.encodeError ? errorService.encodeError(e, requestId, incoming) : json11Error(e, requestId);
     }
     send(res, wire);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

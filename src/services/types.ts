@@ -2,6 +2,7 @@
 import type { Principal } from '../domain/identity.js';
 import type { RecordResource, UserIdentity } from '../domain/record.js';
 import type { WireResponse } from '../protocols/json11.js';
+import type { ServiceError } from '../protocols/errors.js';
 
 export interface RequestContext {
   requestId: string;
@@ -51,4 +52,6 @@ export interface Service {
   /** The SigV4 signing name that routes requests here, e.g. `cloudtrail`. */
   readonly signingName: string;
   handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult>;
+  /** Encode an error raised before the service ran (authentication, recording); JSON 1.1 when absent. */
+  encodeError?(err: ServiceError, requestId: string, req: IncomingRequest): WireResponse;
 }
