@@ -18,6 +18,18 @@ export interface Config {
   maxPendingEvents: number;
   /** Write a notice with the generated credentials to stdout on first start. */
   printCredentials: boolean;
+  /** Seconds between trail log file deliveries (AWS: about 300). */
+  deliveryIntervalSeconds: number;
+  /** Most records in one delivered log file. */
+  maxRecordsPerFile: number;
+  /** An S3 endpoint serving some (or all) buckets instead of the local folder. */
+  s3Endpoint?: string;
+  /** Buckets served by the S3 endpoint (`*` = all); empty = all, when an endpoint is set. */
+  s3Buckets: string[];
+  s3Region: string;
+  s3ForcePathStyle: boolean;
+  s3AccessKeyId?: string;
+  s3SecretAccessKey?: string;
 }
 
 export interface ConfigFlags {
@@ -28,6 +40,9 @@ export interface ConfigFlags {
   logLevel?: string;
   tlsCert?: string;
   tlsKey?: string;
+  deliveryInterval?: string | number;
+  s3Endpoint?: string;
+  s3Buckets?: string;
 }
 
 function num(v: string | number | undefined, name: string): number | undefined {
@@ -51,5 +66,14 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     secretAccessKey: env.OPENTRAIL_SECRET_ACCESS_KEY,
     maxPendingEvents: num(env.OPENTRAIL_MAX_PENDING_EVENTS, 'OPENTRAIL_MAX_PENDING_EVENTS') ?? 200_000,
     printCredentials: true,
+    deliveryIntervalSeconds:
+      num(flags.deliveryInterval, '--delivery-interval') ?? num(env.OPENTRAIL_DELIVERY_INTERVAL, 'OPENTRAIL_DELIVERY_INTERVAL') ?? 60,
+    maxRecordsPerFile: num(env.OPENTRAIL_MAX_RECORDS_PER_FILE, 'OPENTRAIL_MAX_RECORDS_PER_FILE') ?? 20_000,
+    s3Endpoint: flags.s3Endpoint ?? env.OPENTRAIL_S3_ENDPOINT,
+    s3Buckets: (flags.s3Buckets ?? env.OPENTRAIL_S3_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),
+    s3Region: env.OPENTRAIL_S3_REGION ?? 'us-east-1',
+    s3ForcePathStyle: (env.OPENTRAIL_S3_FORCE_PATH_STYLE ?? 'true') !== 'false',
+    s3AccessKeyId: env.OPENTRAIL_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
+    s3SecretAccessKey: env.OPENTRAIL_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
   };
 }

@@ -18,6 +18,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug (env OPENTRAIL_LOG_LEVEL)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key for --tls-cert (PEM)')
+    .option('--s3-endpoint <url>', 'S3 endpoint for buckets not kept in the local folder (env OPENTRAIL_S3_ENDPOINT)')
+    .option('--s3-buckets <names>', 'comma-separated buckets served by --s3-endpoint; * = all (env OPENTRAIL_S3_BUCKETS)')
+    .option('--delivery-interval <seconds>', 'seconds between trail log file deliveries (env OPENTRAIL_DELIVERY_INTERVAL; default 60)')
     .action(async (flags: ConfigFlags) => {
       const config = resolveConfig(flags);
       const app = await startServer(config);

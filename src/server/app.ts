@@ -21,6 +21,11 @@ import { Accounts } from '../domain/accounts.js';
 import { userIdentityOf } from '../domain/identity.js';
 import { apiCallRecord } from '../domain/api-call-record.js';
 import { createCloudTrailService } from '../services/cloudtrail/index.js';
+import { createS3Service } from '../services/s3/index.js';
+import { Trails } from '../domain/trails.js';
+import { TrailDelivery } from '../delivery/trail-delivery.js';
+import { createObjectStore } from '../storage/object-store-factory.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../services/types.js';
 import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientException, UnknownOperationException } from '../protocols/errors.js';
 import { json11Error, type WireResponse } from '../protocols/json11.js';
@@ -38,6 +43,9 @@ export interface App {
   readonly ingest: Ingest;
   readonly eventLog: EventLog;
   readonly metastore: Metastore;
+  readonly objectStore: ObjectStore;
+  readonly trails: Trails;
+  readonly delivery: TrailDelivery;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -94,11 +102,23 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const onUnexpectedError = (err: unknown, operation: string): void => {
     logger.error({ err, operation }, 'unexpected error in operation');
   };
+  const objectStore = createObjectStore(config, credentials.accountId);
+  const trails = new Trails(metastore, objectStore, eventLog);
+  const delivery = new TrailDelivery(eventLog, trails, objectStore, {
+    intervalMs: config.deliveryIntervalSeconds * 1000,
+    maxRecordsPerFile: config.maxRecordsPerFile,
+    logger,
+  });
   const services = new Map<string, Service>();
-  for (const s of [createCloudTrailService({ history, onUnexpectedError })]) services.set(s.signingName, s);
+  for (const s of [
+    createCloudTrailService({ history, trails, onUnexpectedError }),
+    createS3Service({ store: objectStore, onUnexpectedError }),
+  ]) {
+    services.set(s.signingName, s);
+  }
 
   const send = (res: ServerResponse, w: WireResponse): void => {
-    res.writeHead(w.statusCode, { ...w.headers, 'content-length': Buffer.byteLength(w.body) });
+    res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? Buffer.byteLength(w.body) });
     res.end(w.body);
   };
 
@@ -238,6 +258,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const purgeTimer = setInterval(() => void purge(), 3600_000);
   purgeTimer.unref();
 
+  delivery.start();
   logger.info({ url, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
 
   let closing: Promise<void> | undefined;
@@ -250,6 +271,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       });
       while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
       await ingest.close();
+      await delivery.stop();
+      await objectStore.close();
       await eventLog.close();
       await metastore.close();
       logger.info('opentrail stopped');
@@ -257,5 +280,5 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     return closing;
   };
 
-  return { url, port, credentials, accounts, ingest, eventLog, metastore, logger, close };
+  return { url, port, credentials, accounts, ingest, eventLog, metastore, objectStore, trails, delivery, logger, close };
 }

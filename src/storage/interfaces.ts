@@ -64,6 +64,12 @@ export interface EventLog {
   readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
   getCheckpoint(reader: string): Promise<number>;
   setCheckpoint(reader: string, seq: number): Promise<void>;
+  /** A reader's checkpoint with the state it keeps beside it (e.g. a batch in progress), written together. */
+  getReaderState(reader: string): Promise<{ seq: number; state: string | null }>;
+  setReaderState(reader: string, seq: number, state: string | null): Promise<void>;
+  deleteReader(reader: string): Promise<void>;
+  /** Sequence number of the newest committed event (0 when empty). */
+  lastSeq(): Promise<number>;
   /** Drop events older than `beforeMs` from the history; returns how many. */
   purge(beforeMs: number): Promise<number>;
   count(): Promise<number>;
@@ -85,5 +91,10 @@ export interface Metastore {
   deleteAccessKey(accessKeyId: string): Promise<void>;
   getSetting(name: string): Promise<string | undefined>;
   setSetting(name: string, value: string): Promise<void>;
+  /** Documents: the domain's resources (trails, their status, …) as JSON, by kind, account and id. */
+  putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void>;
+  getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined>;
+  listDocs<T>(kind: string, accountId?: string): Promise<T[]>;
+  deleteDoc(kind: string, accountId: string, id: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS event_resources (
 CREATE INDEX IF NOT EXISTS er_type ON event_resources(account_id, region, category, resource_type, time_ms, seq);
 CREATE INDEX IF NOT EXISTS er_name ON event_resources(account_id, region, category, resource_name, time_ms, seq);
 CREATE INDEX IF NOT EXISTS er_seq ON event_resources(seq);
-CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT);
 `;
 
 const COLUMN: Record<string, string> = {
@@ -156,6 +156,23 @@ export class SqliteEventLog implements EventLog {
 
   async setCheckpoint(reader: string, seq: number): Promise<void> {
     this.stmt('INSERT INTO checkpoints (reader, seq) VALUES (?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq').run(reader, seq);
+  }
+
+  async getReaderState(reader: string): Promise<{ seq: number; state: string | null }> {
+    const row = this.stmt('SELECT seq, state FROM checkpoints WHERE reader = ?').get(reader) as { seq: number; state: string | null } | undefined;
+    return row ?? { seq: 0, state: null };
+  }
+
+  async setReaderState(reader: string, seq: number, state: string | null): Promise<void> {
+    this.stmt('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state').run(reader, seq, state);
+  }
+
+  async deleteReader(reader: string): Promise<void> {
+    this.stmt('DELETE FROM checkpoints WHERE reader = ?').run(reader);
+  }
+
+  async lastSeq(): Promise<number> {
+    return (this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events').get() as { s: number }).s;
   }
 
   async purge(beforeMs: number): Promise<number> {

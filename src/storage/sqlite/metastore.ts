@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS access_keys (
   FOREIGN KEY (account_id, user_name) REFERENCES principals(account_id, user_name) ON DELETE CASCADE
 );
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (kind TEXT NOT NULL, account_id TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, account_id, id));
 `;
 
 interface AccountRow { account_id: string; name: string; created_at: number }
@@ -107,6 +108,24 @@ export class SqliteMetastore implements Metastore {
   }
   async setSetting(name: string, value: string): Promise<void> {
     this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+  }
+  async putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void> {
+    this.db
+      .prepare('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json')
+      .run(kind, accountId, id, JSON.stringify(doc));
+  }
+  async getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined> {
+    const r = this.db.prepare('SELECT json FROM docs WHERE kind = ? AND account_id = ? AND id = ?').get(kind, accountId, id) as { json: string } | undefined;
+    return r ? (JSON.parse(r.json) as T) : undefined;
+  }
+  async listDocs<T>(kind: string, accountId?: string): Promise<T[]> {
+    const rows = accountId === undefined
+      ? this.db.prepare('SELECT json FROM docs WHERE kind = ? ORDER BY account_id, id').all(kind)
+      : this.db.prepare('SELECT json FROM docs WHERE kind = ? AND account_id = ? ORDER BY id').all(kind, accountId);
+    return (rows as { json: string }[]).map((r) => JSON.parse(r.json) as T);
+  }
+  async deleteDoc(kind: string, accountId: string, id: string): Promise<void> {
+    this.db.prepare('DELETE FROM docs WHERE kind = ? AND account_id = ? AND id = ?').run(kind, accountId, id);
   }
   async close(): Promise<void> {
     if (this.db.open) this.db.close();

@@ -1,0 +1,46 @@
+/** CloudTrail log files: key layout, file names and the gzip JSON body (shared/spec §4). */
+import { createHash } from 'node:crypto';
+import { gzipSync, constants } from 'node:zlib';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A 16-character alphanumeric unique part, derived from a seed so a replay names the file the same. */
+export function uniquePart(seed: string): string {
+  const h = createHash('sha256').update(seed).digest();
+  let s = '';
+  for (let i = 0; i < 16; i++) s += ALNUM[h[i]! % ALNUM.length];
+  return s;
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `{prefix/}AWSLogs/{acct}/CloudTrail/{region}/YYYY/MM/DD/{acct}_CloudTrail_{region}_YYYYMMDDTHHmmZ_{unique}.json.gz` */
+export function logFileKey(opts: { prefix?: string; accountId: string; region: string; time: Date; unique: string }): string {
+  const t = opts.time;
+  const y = t.getUTCFullYear();
+  const m = pad(t.getUTCMonth() + 1);
+  const d = pad(t.getUTCDate());
+  const stamp = `${y}${m}${d}T${pad(t.getUTCHours())}${pad(t.getUTCMinutes())}Z`;
+  const rest = `AWSLogs/${opts.accountId}/CloudTrail/${opts.region}/${y}/${m}/${d}/${opts.accountId}_CloudTrail_${opts.region}_${stamp}_${opts.unique}.json.gz`;
+  return opts.prefix ? `${opts.prefix}/${rest}` : rest;
+}
+
+/** The uncompressed body: `{"Records":[…]}` with each record's JSON exactly as committed. */
+export function logFileJson(recordsJson: string[]): string {
+  return `{"Records":[${recordsJson.join(',')}]}`;
+}
+
+export function gzipLogFile(json: string): Buffer {
+  // Level 6 is zlib's default; fixed here so a replay writes identical bytes.
+  return gzipSync(json, { level: 6, strategy: constants.Z_DEFAULT_STRATEGY });
+}
+
+/** Services whose events are global (recorded in us-east-1), governed by IncludeGlobalServiceEvents. */
+export const GLOBAL_SERVICE_SOURCES = new Set([
+  'iam.amazonaws.com',
+  'sts.amazonaws.com',
+  'cloudfront.amazonaws.com',
+  'route53.amazonaws.com',
+  'organizations.amazonaws.com',
+  'signin.amazonaws.com',
+]);

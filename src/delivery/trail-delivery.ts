@@ -1,0 +1,239 @@
+/**
+ * Trail delivery: a reader of the event log per trail. Each batch is first
+ * written down as an intent (positions, time, nonce) beside the checkpoint;
+ * its files are named and built deterministically from that intent, so a
+ * replay after a crash rewrites the same keys with the same bytes. Delivery is
+ * at-least-once internally and exactly once in the bucket.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EventLog, LogEntry } from '../storage/interfaces.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { Trails } from '../domain/trails.js';
+import type { TrailDoc, TrailLogging } from '../domain/trail-model.js';
+import type { CloudTrailRecord } from '../domain/record.js';
+import { selectsEvent } from '../domain/selectors.js';
+import { policyAllowsCloudTrail } from '../domain/bucket-policy.js';
+import { failpoint } from '../failpoints.js';
+import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileJson, logFileKey, uniquePart } from './log-file.js';
+
+export interface DeliveryOptions {
+  /** How often each trail flushes what it has (ms). */
+  intervalMs: number;
+  /** Most records in one log file. */
+  maxRecordsPerFile?: number;
+  /** Most log entries read per batch. */
+  batchEntries?: number;
+  logger?: Logger;
+}
+
+interface Intent {
+  from: number;
+  to: number;
+  at: number;
+  nonce: string;
+}
+
+export interface DeliveredFile {
+  trailArn: string;
+  bucket: string;
+  key: string;
+  records: number;
+}
+
+export type DeliveryListener = (files: DeliveredFile[]) => void;
+
+class DeliveryError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export function readerName(t: Pick<TrailDoc, 'TrailARN'>): string {
+  return `trail:${t.TrailARN}`;
+}
+
+function inIntervals(seq: number, l: TrailLogging): boolean {
+  return l.intervals.some((i) => seq > i.from && (i.to === undefined || seq <= i.to));
+}
+
+export class TrailDelivery {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  private readonly listeners: DeliveryListener[] = [];
+  private readonly maxRecords: number;
+  private readonly batchEntries: number;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly trails: Trails,
+    private readonly store: ObjectStore,
+    private readonly opts: DeliveryOptions,
+  ) {
+    this.maxRecords = opts.maxRecordsPerFile ?? 20_000;
+    this.batchEntries = opts.batchEntries ?? 50_000;
+  }
+
+  onDelivered(l: DeliveryListener): void {
+    this.listeners.push(l);
+  }
+
+  start(): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.timer = setTimeout(loop, this.opts.intervalMs);
+      });
+    };
+    this.timer = setTimeout(loop, this.opts.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Deliver what every logging trail has pending. */
+  async tick(): Promise<void> {
+    let trails: TrailDoc[];
+    try {
+      trails = await this.trails.everyTrail();
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'delivery: cannot list trails');
+      return;
+    }
+    for (const t of trails) {
+      if (this.stopped) return;
+      const f = this.failures.get(t.TrailARN);
+      if (f && Date.now() < f.retryAt) continue;
+      try {
+        await this.deliverTrail(t);
+        this.failures.delete(t.TrailARN);
+      } catch (err) {
+        const count = (f?.count ?? 0) + 1;
+        const backoff = Math.min(60_000, 500 * 2 ** Math.min(count, 7));
+        this.failures.set(t.TrailARN, { count, retryAt: Date.now() + backoff });
+        const code = err instanceof DeliveryError ? err.code : (err as { name?: string }).name ?? 'InternalError';
+        this.opts.logger?.warn({ trail: t.TrailARN, code, err: (err as Error).message, retryInMs: backoff }, 'delivery failed; will retry');
+        const d = await this.trails.delivery(t);
+        await this.trails.setDelivery(t, { ...d, LatestDeliveryError: code, LatestDeliveryAttemptTime: Date.now() });
+      }
+    }
+  }
+
+  private async deliverTrail(t: TrailDoc): Promise<void> {
+    const reader = readerName(t);
+    let { seq, state } = await this.log.getReaderState(reader);
+    if (state) {
+      // A batch was started and not finished: write it again, identically.
+      const intent = JSON.parse(state) as Intent;
+      await this.writeIntent(t, intent, await this.trails.logging(t));
+      await this.log.setReaderState(reader, intent.to, null);
+      seq = intent.to;
+    }
+    for (let round = 0; round < 100 && !this.stopped; round++) {
+      const logging = await this.trails.logging(t);
+      const firstFrom = logging.intervals.length ? Math.min(...logging.intervals.map((i) => i.from)) : undefined;
+      if (firstFrom === undefined) return; // never logged: nothing to deliver yet
+      const lastTo = logging.IsLogging ? undefined : Math.max(...logging.intervals.map((i) => i.to ?? 0));
+      if (lastTo !== undefined && seq >= lastTo) return; // stopped, and everything logged is delivered
+      if (firstFrom > seq) {
+        seq = firstFrom;
+        await this.log.setReaderState(reader, seq, null);
+      }
+      const entries = await this.log.readFrom(seq, this.batchEntries);
+      if (entries.length === 0) return;
+      const intent: Intent = { from: seq, to: entries[entries.length - 1]!.seq, at: Date.now(), nonce: randomBytes(8).toString('hex') };
+      const selected = this.select(t, entries, logging);
+      if (selected.length > 0) {
+        await this.log.setReaderState(reader, seq, JSON.stringify(intent));
+        await this.writeFiles(t, intent, selected);
+      }
+      await this.log.setReaderState(reader, intent.to, null);
+      seq = intent.to;
+      if (entries.length < this.batchEntries) return;
+    }
+  }
+
+  private select(t: TrailDoc, entries: LogEntry[], logging: TrailLogging): { record: CloudTrailRecord; json: string }[] {
+    const sel = this.trails.eventSelectorsOf(t);
+    const out: { record: CloudTrailRecord; json: string }[] = [];
+    for (const e of entries) {
+      if (!inIntervals(e.seq, logging)) continue;
+      const r = JSON.parse(e.json) as CloudTrailRecord;
+      if ((r.recipientAccountId ?? r.userIdentity?.accountId) !== t.accountId) continue;
+      if (r.eventCategory === 'Insight') continue;
+      if (!t.IsMultiRegionTrail && r.awsRegion !== t.HomeRegion) continue;
+      if (!t.IncludeGlobalServiceEvents && GLOBAL_SERVICE_SOURCES.has(r.eventSource)) continue;
+      if (!selectsEvent(r, sel)) continue;
+      out.push({ record: r, json: e.json });
+    }
+    return out;
+  }
+
+  private async writeIntent(t: TrailDoc, intent: Intent, logging: TrailLogging): Promise<void> {
+    const entries: LogEntry[] = [];
+    let after = intent.from;
+    while (after < intent.to) {
+      const chunk = await this.log.readFrom(after, this.batchEntries);
+      if (chunk.length === 0) break;
+      for (const e of chunk) if (e.seq <= intent.to) entries.push(e);
+      after = chunk[chunk.length - 1]!.seq;
+    }
+    const selected = this.select(t, entries, logging);
+    if (selected.length > 0) await this.writeFiles(t, intent, selected);
+  }
+
+  private async checkBucket(t: TrailDoc): Promise<void> {
+    const bucket = await this.store.getBucket(t.S3BucketName);
+    if (!bucket) throw new DeliveryError('NoSuchBucket', `The specified bucket does not exist: ${t.S3BucketName}`);
+    const policy = await this.store.getBucketPolicy(t.S3BucketName);
+    const ownNoPolicy = bucket.ownerAccountId === t.accountId && policy === undefined;
+    if (!ownNoPolicy && !policyAllowsCloudTrail(policy, t.S3BucketName, t.S3KeyPrefix ? `${t.S3KeyPrefix}/` : '', t.accountId)) {
+      throw new DeliveryError('AccessDenied', `The bucket policy of ${t.S3BucketName} does not let CloudTrail write`);
+    }
+  }
+
+  private async writeFiles(t: TrailDoc, intent: Intent, selected: { record: CloudTrailRecord; json: string }[]): Promise<void> {
+    const attempt = Date.now();
+    await this.checkBucket(t);
+    const groups = new Map<string, { account: string; region: string; jsons: string[] }>();
+    for (const s of selected) {
+      const account = s.record.recipientAccountId ?? t.accountId;
+      const k = `${account}/${s.record.awsRegion}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { account, region: s.record.awsRegion, jsons: [] }));
+      g.jsons.push(s.json);
+    }
+    const files: DeliveredFile[] = [];
+    for (const g of groups.values()) {
+      for (let i = 0; i * this.maxRecords < g.jsons.length; i++) {
+        const part = g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords);
+        const key = logFileKey({
+          prefix: t.S3KeyPrefix,
+          accountId: g.account,
+          region: g.region,
+          time: new Date(intent.at),
+          unique: uniquePart(`${t.TrailARN}|${intent.from}|${intent.nonce}|${g.account}|${g.region}|${i}`),
+        });
+        await this.store.putObject(t.S3BucketName, key, gzipLogFile(logFileJson(part)));
+        failpoint('delivery-after-put'); // crash test: the file is written, the checkpoint is not
+        files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key, records: part.length });
+      }
+    }
+    const now = Date.now();
+    const d = await this.trails.delivery(t);
+    await this.trails.setDelivery(t, {
+      ...d,
+      LatestDeliveryError: undefined,
+      LatestDeliveryAttemptTime: attempt,
+      LatestDeliverySucceededTime: now,
+      LatestDeliveryTime: now,
+    });
+    for (const l of this.listeners) l(files);
+  }
+}

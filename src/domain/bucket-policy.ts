@@ -1,0 +1,112 @@
+/** Minimal bucket policy evaluation: does a policy let CloudTrail deliver log files? */
+
+interface Statement {
+  Effect?: string;
+  Principal?: unknown;
+  Action?: string | string[];
+  Resource?: string | string[];
+}
+
+const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function wildcard(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\\\?/g, '.')).join('.*')}$`);
+  return re.test(value);
+}
+
+function principalIsCloudTrail(p: unknown): boolean {
+  if (p === '*') return true;
+  if (p && typeof p === 'object') {
+    const svc = (p as { Service?: string | string[]; AWS?: string | string[] }).Service;
+    if (asList(svc).includes('cloudtrail.amazonaws.com')) return true;
+    if (asList((p as { AWS?: string | string[] }).AWS).includes('*')) return true;
+  }
+  return false;
+}
+
+function allows(statements: Statement[], action: string, resource: string): boolean {
+  let allowed = false;
+  for (const s of statements) {
+    if (!principalIsCloudTrail(s.Principal)) continue;
+    const actionHit = asList(s.Action).some((a) => wildcard(a.toLowerCase(), action.toLowerCase()));
+    const resourceHit = asList(s.Resource).some((r) => wildcard(r, resource));
+    if (!actionHit || !resourceHit) continue;
+    if (s.Effect === 'Deny') return false;
+    if (s.Effect === 'Allow') allowed = true;
+  }
+  return allowed;
+}
+
+/**
+ * True when the policy lets `cloudtrail.amazonaws.com` PutObject under
+ * `<prefix>AWSLogs/<accountId>/` and read the bucket ACL — the two grants
+ * CloudTrail checks. Conditions are not evaluated.
+ */
+export function policyAllowsCloudTrail(policyJson: string | undefined, bucket: string, keyPrefix: string, accountId: string): boolean {
+  if (!policyJson) return false;
+  let doc: { Statement?: Statement | Statement[] };
+  try {
+    doc = JSON.parse(policyJson) as { Statement?: Statement | Statement[] };
+  } catch {
+    return false;
+  }
+  const statements = doc.Statement === undefined ? [] : Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  const objectArn = `arn:aws:s3:::${bucket}/${keyPrefix}AWSLogs/${accountId}/x.json.gz`;
+  return allows(statements, 's3:PutObject', objectArn) && allows(statements, 's3:GetBucketAcl', `arn:aws:s3:::${bucket}`);
+}
+
+function principalIsCaller(p: unknown, accountId: string, arn: string): boolean {
+  if (p === '*') return true;
+  if (p && typeof p === 'object') {
+    for (const a of asList((p as { AWS?: string | string[] }).AWS)) {
+      if (a === '*' || a === accountId || a === `arn:aws:iam::${accountId}:root` || a === arn) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Does a bucket policy let another account's principal do `action` on `resource`?
+ * Allow statements whose Principal names the account (id, root ARN), the principal's ARN or `*`,
+ * with wildcard matching on Action and Resource; an explicit Deny wins. Conditions are not evaluated.
+ */
+export function policyAllowsPrincipal(policyJson: string | undefined, caller: { accountId: string; arn: string }, action: string, resource: string): boolean {
+  if (!policyJson) return false;
+  let doc: { Statement?: Statement | Statement[] };
+  try {
+    doc = JSON.parse(policyJson) as { Statement?: Statement | Statement[] };
+  } catch {
+    return false;
+  }
+  const statements = doc.Statement === undefined ? [] : Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  let allowed = false;
+  for (const s of statements) {
+    if (!principalIsCaller(s.Principal, caller.accountId, caller.arn)) continue;
+    if (!asList(s.Action).some((a) => wildcard(a.toLowerCase(), action.toLowerCase()))) continue;
+    if (!asList(s.Resource).some((r) => wildcard(r, resource))) continue;
+    if (s.Effect === 'Deny') return false;
+    if (s.Effect === 'Allow') allowed = true;
+  }
+  return allowed;
+}
+
+/** Is this a syntactically acceptable policy document? Returns the problem, if any. */
+export function policyProblem(policyJson: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policyJson);
+  } catch {
+    return 'Policies must be valid JSON and the first byte must be \'{\'';
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return 'Policies must be valid JSON and the first byte must be \'{\'';
+  const st = (doc as { Statement?: unknown }).Statement;
+  if (st === undefined) return 'Missing required field Statement';
+  const list = Array.isArray(st) ? st : [st];
+  for (const s of list) {
+    if (!s || typeof s !== 'object') return 'Statement must be an object';
+    const e = (s as Statement).Effect;
+    if (e !== 'Allow' && e !== 'Deny') return 'Invalid effect: ' + String(e);
+    if ((s as Statement).Action === undefined) return 'Missing required field Action';
+  }
+  return undefined;
+}

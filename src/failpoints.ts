@@ -1,0 +1,13 @@
+/**
+ * Failpoints for crash tests: `OPENTRAIL_FAILPOINT=<name>` makes the process
+ * kill itself (SIGKILL, no cleanup) the first time it reaches that point;
+ * `<name>:<n>` waits for the n-th time. Unset in normal operation, where
+ * `failpoint()` is a no-op.
+ */
+const [armed, nth] = (process.env.OPENTRAIL_FAILPOINT ?? '').split(':');
+let remaining = Number(nth ?? '1') || 1;
+
+export function failpoint(name: string): void {
+  if (armed !== name) return;
+  if (--remaining <= 0) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,80 @@
+/** Crash between writing a log file and checkpointing: after restart, no loss and no duplicate. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { gunzipSync } from 'node:zlib';
+import { CloudTrailClient, CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ACCOUNT, KEY, SECRET } from './helpers.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
+
+function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--delivery-interval', '0.2'], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('opentrail listening')) return;
+      clearTimeout(timer);
+      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+  });
+}
+
+test('kill -9 between the object write and the checkpoint: every acknowledged event lands exactly once', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-dcrash-'));
+  const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
+  try {
+    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'delivery-after-put:3' });
+    const exited = new Promise((r) => first.child.once('exit', r));
+    const ct = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+    const s3a = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
+    await s3a.send(new CreateBucketCommand({ Bucket: 'crash-logs' }));
+    await ct.send(new CreateTrailCommand({ Name: 'crash', S3BucketName: 'crash-logs' }));
+    await ct.send(new StartLoggingCommand({ Name: 'crash' }));
+    const acked: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      try {
+        const r = await ct.send(new DescribeTrailsCommand({}));
+        acked.push(r.$metadata.requestId!);
+      } catch {
+        break; // the failpoint fired
+      }
+    }
+    await exited;
+    assert.ok(acked.length > 0);
+
+    const second = await spawnServer(dataDir);
+    try {
+      const s3b = new S3Client({ endpoint: second.url, region: 'us-east-1', forcePathStyle: true, credentials: creds });
+      const deadline = Date.now() + 20_000;
+      let counts = new Map<string, number>();
+      for (;;) {
+        counts = new Map();
+        const list = await s3b.send(new ListObjectsV2Command({ Bucket: 'crash-logs' }));
+        for (const o of list.Contents ?? []) {
+          const body = await s3b.send(new GetObjectCommand({ Bucket: 'crash-logs', Key: o.Key! }));
+          const recs = (JSON.parse(gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString()) as { Records: { requestID: string; eventName: string }[] }).Records;
+          for (const r of recs) if (r.eventName === 'DescribeTrails') counts.set(r.requestID, (counts.get(r.requestID) ?? 0) + 1);
+        }
+        if (acked.every((id) => counts.has(id)) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      for (const id of acked) assert.equal(counts.get(id), 1, `acknowledged ${id} delivered exactly once`);
+      for (const [id, n] of counts) assert.equal(n, 1, `${id} not duplicated`);
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
