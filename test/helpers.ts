@@ -31,7 +31,7 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
     ...opts.env,
   };
   const boot = (): Promise<App> =>
-    startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: pino({ level: 'silent' }) });
+    startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: process.env.OPENTRAIL_TEST_LOG ? pino({ level: process.env.OPENTRAIL_TEST_LOG }, pino.destination(2)) : pino({ level: 'silent' }) });
   const ts: TestServer = {
     app: await boot(),
     dataDir,

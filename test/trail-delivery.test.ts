@@ -2,11 +2,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CreateTrailCommand, DeleteTrailCommand, GetTrailStatusCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
-import { ACCOUNT, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
 let s3: S3Client;
@@ -238,12 +240,40 @@ test('a missing bucket shows in GetTrailStatus; once it is back the backlog is d
   assert.match(status.LatestDeliveryAttemptTime ?? '', /^\d{4}-/);
   await s3.send(new CreateBucketCommand({ Bucket: 'flaky' }));
   const after = await delivered('flaky', backlog.map((r) => r.eventID));
-  const order = after.sort((a, b) => a.key.localeCompare(b.key)).flatMap((f) => f.records.map((r) => r.eventID)).filter((id) => backlog.some((b) => b.eventID === id));
-  assert.deepEqual(order, backlog.map((r) => r.eventID), 'backlog delivered once, in order');
+  // Each file holds a contiguous run of the backlog, in order; together they hold every event once.
+  const ids = backlog.map((r) => r.eventID);
+  const runs = after.map((f) => f.records.map((r) => r.eventID).filter((id) => ids.includes(id))).filter((run) => run.length > 0);
+  runs.sort((a, b) => ids.indexOf(a[0]!) - ids.indexOf(b[0]!));
+  assert.deepEqual(runs.flat(), ids, 'backlog delivered once, in order');
   const ok = await waitFor('error cleared', async () => {
     const s = await ct.send(new GetTrailStatusCommand({ Name: 'flaky' }));
     return s.LatestDeliveryError === undefined ? s : undefined;
   });
   assert.ok(ok.LatestDeliveryAttemptSucceeded);
   await ct.send(new DeleteTrailCommand({ Name: 'flaky' }));
+});
+
+const hasAwsCli = spawnSync('aws', ['--version']).status === 0;
+
+test('the user journey with the AWS CLI alone: mb, create-trail, start-logging, ls, download', { skip: hasAwsCli ? false : 'aws CLI not installed' }, async () => {
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const aws = async (...args: string[]): Promise<string> => (await promisify(execFile)('aws', ['--endpoint-url', ts.app.url, ...args], { env, encoding: 'utf8' })).stdout;
+  await aws('s3', 'mb', 's3://cli-audit-logs');
+  const trail = JSON.parse(await aws('cloudtrail', 'create-trail', '--name', 'cli-main', '--s3-bucket-name', 'cli-audit-logs', '--is-multi-region-trail')) as { TrailARN: string };
+  assert.equal(trail.TrailARN, `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/cli-main`);
+  await aws('cloudtrail', 'start-logging', '--name', 'cli-main');
+  const described = JSON.parse(await aws('cloudtrail', 'describe-trails')) as { trailList: { Name: string }[] };
+  assert.ok(described.trailList.some((t) => t.Name === 'cli-main'));
+  const listing = await waitFor('a delivered file', async () => {
+    const out = await aws('s3', 'ls', '--recursive', 's3://cli-audit-logs/AWSLogs/');
+    return out.includes('.json.gz') ? out : undefined;
+  });
+  const key = listing.trim().split('\n')[0]!.split(/\s+/).at(-1)!;
+  assert.match(key, KEY_RE);
+  const files = await objects('cli-audit-logs');
+  assert.ok(files.flatMap((f) => f.records).some((r) => r.eventName === 'DescribeTrails' && r.eventSource === 'cloudtrail.amazonaws.com'));
+  const status = JSON.parse(await aws('cloudtrail', 'get-trail-status', '--name', 'cli-main')) as { IsLogging: boolean; LatestDeliveryTime?: number };
+  assert.equal(status.IsLogging, true);
+  assert.ok(status.LatestDeliveryTime);
+  await aws('cloudtrail', 'delete-trail', '--name', 'cli-main');
 });

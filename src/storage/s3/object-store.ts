@@ -37,7 +37,9 @@ interface AwsError {
 /** Turn an SDK error into the store's typed error. */
 function wrap(e: unknown, bucket?: string, key?: string): never {
   const err = e as AwsError;
-  const status = err.$metadata?.httpStatusCode ?? 500;
+  const status = err.$metadata?.httpStatusCode;
+  // No HTTP status: the endpoint did not answer at all (refused, reset, timed out).
+  if (status === undefined) throw new ObjectStoreError('ServiceUnavailable', `The S3 endpoint did not answer: ${err.message ?? err.name ?? 'unknown error'}`, 503, bucket, key);
   const code = err.name === 'NotFound' ? (key ? 'NoSuchKey' : 'NoSuchBucket') : err.name ?? 'InternalError';
   throw new ObjectStoreError(code, err.message ?? code, status, bucket, key);
 }
@@ -55,6 +57,8 @@ export class S3ObjectStore implements ObjectStore {
       region: opts.region,
       forcePathStyle: opts.forcePathStyle,
       maxAttempts: 2,
+      // A stalled endpoint must fail the attempt (delivery then retries with backoff), not hang it.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     };
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
