@@ -1,6 +1,9 @@
 /** CloudTrail log files: key layout, file names and the gzip JSON body (shared/spec §4). */
 import { createHash } from 'node:crypto';
-import { gzipSync, constants } from 'node:zlib';
+import { gzip, constants } from 'node:zlib';
+import { promisify } from 'node:util';
+
+const gzipAsync = promisify(gzip);
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -30,9 +33,11 @@ export function logFileJson(recordsJson: string[]): string {
   return `{"Records":[${recordsJson.join(',')}]}`;
 }
 
-export function gzipLogFile(json: string): Buffer {
-  // Level 6 is zlib's default; fixed here so a replay writes identical bytes.
-  return gzipSync(json, { level: 6, strategy: constants.Z_DEFAULT_STRATEGY });
+/** Compress off the main thread (libuv's pool), so several files compress at once. */
+export function gzipLogFile(json: string): Promise<Buffer> {
+  // Level 3: about twice as fast as zlib's default 6 on CloudTrail JSON, for ~15% larger files.
+  // Fixed here so a replay writes identical bytes.
+  return gzipAsync(json, { level: 3, strategy: constants.Z_DEFAULT_STRATEGY });
 }
 
 /** Services whose events are global (recorded in us-east-1), governed by IncludeGlobalServiceEvents. */

@@ -12,7 +12,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { Trails } from '../domain/trails.js';
 import type { TrailDoc, TrailLogging } from '../domain/trail-model.js';
 import type { CloudTrailRecord } from '../domain/record.js';
-import { selectsEvent } from '../domain/selectors.js';
+import { selectsEvent, summaryDecides } from '../domain/selectors.js';
 import { policyAllowsCloudTrail } from '../domain/bucket-policy.js';
 import { failpoint } from '../failpoints.js';
 import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileJson, logFileKey, uniquePart } from './log-file.js';
@@ -39,6 +39,9 @@ export interface DeliveredFile {
   bucket: string;
   key: string;
   records: number;
+  /** The log positions the file's batch covers: (fromSeq, toSeq]. */
+  fromSeq: number;
+  toSeq: number;
 }
 
 export type DeliveryListener = (files: DeliveredFile[]) => void;
@@ -52,6 +55,15 @@ class DeliveryError extends Error {
 export function readerName(t: Pick<TrailDoc, 'TrailARN'>): string {
   return `trail:${t.TrailARN}`;
 }
+
+interface Selected {
+  account: string;
+  region: string;
+  json: string;
+}
+
+/** The event log's lower-case category column, as records spell it. */
+const CATEGORY: Record<string, string> = { management: 'Management', data: 'Data', insight: 'Insight', networkactivity: 'NetworkActivity' };
 
 function inIntervals(seq: number, l: TrailLogging): boolean {
   return l.intervals.some((i) => seq > i.from && (i.to === undefined || seq <= i.to));
@@ -135,42 +147,67 @@ export class TrailDelivery {
       await this.log.setReaderState(reader, intent.to, null);
       seq = intent.to;
     }
-    for (let round = 0; round < 100 && !this.stopped; round++) {
-      const logging = await this.trails.logging(t);
-      const firstFrom = logging.intervals.length ? Math.min(...logging.intervals.map((i) => i.from)) : undefined;
-      if (firstFrom === undefined) return; // never logged: nothing to deliver yet
-      const lastTo = logging.IsLogging ? undefined : Math.max(...logging.intervals.map((i) => i.to ?? 0));
-      if (lastTo !== undefined && seq >= lastTo) return; // stopped, and everything logged is delivered
-      if (firstFrom > seq) {
-        seq = firstFrom;
-        await this.log.setReaderState(reader, seq, null);
-      }
-      const entries = await this.log.readFrom(seq, this.batchEntries);
-      if (entries.length === 0) return;
-      const intent: Intent = { from: seq, to: entries[entries.length - 1]!.seq, at: Date.now(), nonce: randomBytes(8).toString('hex') };
-      const selected = this.select(t, entries, logging);
-      if (selected.length > 0) {
-        await this.log.setReaderState(reader, seq, JSON.stringify(intent));
-        await this.writeFiles(t, intent, selected);
-      }
+    // Pipelined: while batch N's files compress and land, batch N+1 is read and selected.
+    // Batch N+1's intent is written only once N is checkpointed, so a crash replays at most one batch.
+    let inflight: { intent: Intent; done: Promise<void> } | undefined;
+    const finish = async (): Promise<void> => {
+      if (!inflight) return;
+      const { intent, done } = inflight;
+      await done;
+      inflight = undefined;
       await this.log.setReaderState(reader, intent.to, null);
-      seq = intent.to;
-      if (entries.length < this.batchEntries) return;
+    };
+    try {
+      for (let round = 0; round < 100 && !this.stopped; round++) {
+        const logging = await this.trails.logging(t);
+        const firstFrom = logging.intervals.length ? Math.min(...logging.intervals.map((i) => i.from)) : undefined;
+        if (firstFrom === undefined) break; // never logged: nothing to deliver yet
+        const lastTo = logging.IsLogging ? undefined : Math.max(...logging.intervals.map((i) => i.to ?? 0));
+        if (lastTo !== undefined && seq >= lastTo) break; // stopped, and everything logged is read
+        if (firstFrom > seq) {
+          await finish();
+          seq = firstFrom;
+          await this.log.setReaderState(reader, seq, null);
+        }
+        const entries = await this.log.readFrom(seq, this.batchEntries);
+        if (entries.length === 0) break;
+        const intent: Intent = { from: seq, to: entries[entries.length - 1]!.seq, at: Date.now(), nonce: randomBytes(8).toString('hex') };
+        const selected = this.select(t, entries, logging);
+        await finish();
+        if (selected.length > 0) {
+          await this.log.setReaderState(reader, seq, JSON.stringify(intent));
+          const done = this.writeFiles(t, intent, selected);
+          done.catch(() => undefined); // awaited in finish(); this only keeps it from counting as unhandled meanwhile
+          inflight = { intent, done };
+        } else {
+          await this.log.setReaderState(reader, intent.to, null);
+        }
+        seq = intent.to;
+        if (entries.length < this.batchEntries) break;
+      }
+    } catch (err) {
+      if (inflight) await inflight.done.catch(() => undefined);
+      throw err;
     }
+    await finish();
   }
 
-  private select(t: TrailDoc, entries: LogEntry[], logging: TrailLogging): { record: CloudTrailRecord; json: string }[] {
+  private select(t: TrailDoc, entries: LogEntry[], logging: TrailLogging): Selected[] {
     const sel = this.trails.eventSelectorsOf(t);
-    const out: { record: CloudTrailRecord; json: string }[] = [];
+    const out: Selected[] = [];
     for (const e of entries) {
       if (!inIntervals(e.seq, logging)) continue;
-      const r = JSON.parse(e.json) as CloudTrailRecord;
-      if ((r.recipientAccountId ?? r.userIdentity?.accountId) !== t.accountId) continue;
-      if (r.eventCategory === 'Insight') continue;
-      if (!t.IsMultiRegionTrail && r.awsRegion !== t.HomeRegion) continue;
-      if (!t.IncludeGlobalServiceEvents && GLOBAL_SERVICE_SOURCES.has(r.eventSource)) continue;
-      if (!selectsEvent(r, sel)) continue;
-      out.push({ record: r, json: e.json });
+      if (e.accountId !== t.accountId) continue;
+      const category = CATEGORY[e.category] ?? e.category;
+      if (category === 'Insight') continue;
+      if (!t.IsMultiRegionTrail && e.region !== t.HomeRegion) continue;
+      if (!t.IncludeGlobalServiceEvents && GLOBAL_SERVICE_SOURCES.has(e.eventSource)) continue;
+      // Most events are decided on the index columns; only the rest are parsed.
+      const view = summaryDecides(sel, category)
+        ? ({ eventCategory: category, eventSource: e.eventSource, eventName: e.eventName, readOnly: e.readOnly ?? undefined, awsRegion: e.region } as CloudTrailRecord)
+        : (JSON.parse(e.json) as CloudTrailRecord);
+      if (!selectsEvent(view, sel)) continue;
+      out.push({ account: e.accountId, region: e.region, json: e.json });
     }
     return out;
   }
@@ -198,21 +235,20 @@ export class TrailDelivery {
     }
   }
 
-  private async writeFiles(t: TrailDoc, intent: Intent, selected: { record: CloudTrailRecord; json: string }[]): Promise<void> {
+  private async writeFiles(t: TrailDoc, intent: Intent, selected: Selected[]): Promise<void> {
     const attempt = Date.now();
     await this.checkBucket(t);
     const groups = new Map<string, { account: string; region: string; jsons: string[] }>();
     for (const s of selected) {
-      const account = s.record.recipientAccountId ?? t.accountId;
-      const k = `${account}/${s.record.awsRegion}`;
+      const k = `${s.account}/${s.region}`;
       let g = groups.get(k);
-      if (!g) groups.set(k, (g = { account, region: s.record.awsRegion, jsons: [] }));
+      if (!g) groups.set(k, (g = { account: s.account, region: s.region, jsons: [] }));
       g.jsons.push(s.json);
     }
     const files: DeliveredFile[] = [];
+    const parts: { key: string; jsons: string[] }[] = [];
     for (const g of groups.values()) {
       for (let i = 0; i * this.maxRecords < g.jsons.length; i++) {
-        const part = g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords);
         const key = logFileKey({
           prefix: t.S3KeyPrefix,
           accountId: g.account,
@@ -220,10 +256,15 @@ export class TrailDelivery {
           time: new Date(intent.at),
           unique: uniquePart(`${t.TrailARN}|${intent.from}|${intent.nonce}|${g.account}|${g.region}|${i}`),
         });
-        await this.store.putObject(t.S3BucketName, key, gzipLogFile(logFileJson(part)));
-        failpoint('delivery-after-put'); // crash test: the file is written, the checkpoint is not
-        files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key, records: part.length });
+        parts.push({ key, jsons: g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords) });
       }
+    }
+    const bodies = await Promise.all(parts.map((p) => gzipLogFile(logFileJson(p.jsons))));
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      await this.store.putObject(t.S3BucketName, p.key, bodies[i]!);
+      failpoint('delivery-after-put'); // crash test: the file is written, the checkpoint is not
+      files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key: p.key, records: p.jsons.length, fromSeq: intent.from, toSeq: intent.to });
     }
     const now = Date.now();
     const d = await this.trails.delivery(t);

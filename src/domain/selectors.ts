@@ -249,3 +249,21 @@ export function selectsEvent(
   if (sel.AdvancedEventSelectors && sel.AdvancedEventSelectors.length > 0) return matchesAdvanced(r, sel.AdvancedEventSelectors);
   return matchesBasic(r, sel.EventSelectors ?? DEFAULT_EVENT_SELECTORS);
 }
+
+/** Record fields an event log summary (its index columns) carries. */
+const SUMMARY_FIELDS = new Set(['eventCategory', 'eventSource', 'eventName', 'readOnly']);
+
+/**
+ * Can these selectors be decided from a record's summary (category, source, name, readOnly)
+ * alone, without parsing the record? Basic selectors can for management events; advanced
+ * selectors can when they only look at summary fields.
+ */
+export function summaryDecides(
+  sel: { EventSelectors?: EventSelector[]; AdvancedEventSelectors?: AdvancedEventSelector[] },
+  category: string,
+): boolean {
+  if (sel.AdvancedEventSelectors && sel.AdvancedEventSelectors.length > 0) {
+    return sel.AdvancedEventSelectors.every((s) => s.FieldSelectors.every((f) => SUMMARY_FIELDS.has(f.Field)));
+  }
+  return category === 'Management';
+}

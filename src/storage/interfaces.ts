@@ -53,6 +53,14 @@ export interface HistoryRow {
 export interface LogEntry {
   seq: number;
   json: string;
+  /** Index columns, so readers can often decide without parsing the JSON. */
+  accountId: string;
+  region: string;
+  /** Lower-case event category (`management`, `data`, …). */
+  category: string;
+  eventSource: string;
+  eventName: string;
+  readOnly: boolean | null;
 }
 
 export interface EventLog {

@@ -146,7 +146,20 @@ export class SqliteEventLog implements EventLog {
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
-    return this.stmt('SELECT seq, json FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as LogEntry[];
+    const rows = this.stmt(
+      `SELECT seq, json, account_id AS accountId, region, category, event_source AS eventSource, event_name AS eventName, read_only AS ro
+       FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    ).all(afterSeq, limit) as (Omit<LogEntry, 'readOnly'> & { ro: number | null })[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      json: r.json,
+      accountId: r.accountId,
+      region: r.region,
+      category: r.category,
+      eventSource: r.eventSource,
+      eventName: r.eventName,
+      readOnly: r.ro === null ? null : r.ro === 1,
+    }));
   }
 
   async getCheckpoint(reader: string): Promise<number> {

@@ -11,5 +11,7 @@ export function openSqlite(file: string): Database.Database {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // Index maintenance for a large log needs more than the 2 MB default page cache.
+  db.pragma('cache_size = -65536');
   return db;
 }

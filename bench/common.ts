@@ -1,0 +1,67 @@
+/** Shared bits of the benchmarks: machine description, percentiles, synthetic records. */
+import { cpus, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { apiCallRecord } from '../src/domain/api-call-record.js';
+import type { CloudTrailRecord } from '../src/domain/record.js';
+
+export function machine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Peak resident set size of this process so far (VmHWM), in MiB. */
+export function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage().rss / 2 ** 20;
+}
+
+export const ACCOUNTS = ['111122223333', '222233334444', '333344445555', '444455556666'];
+export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-south-1', 'eu-central-1'];
+export const USERS = Array.from({ length: 50 }, (_, i) => `user${i}`);
+export const SOURCES = ['ec2.amazonaws.com', 's3.amazonaws.com', 'iam.amazonaws.com', 'lambda.amazonaws.com', 'dynamodb.amazonaws.com', 'kms.amazonaws.com', 'sts.amazonaws.com', 'cloudtrail.amazonaws.com'];
+export const NAMES = Array.from({ length: 200 }, (_, i) => `${['Describe', 'List', 'Get', 'Create', 'Update', 'Delete', 'Put'][i % 7]}Thing${i}`);
+
+/** A small deterministic PRNG so runs are comparable. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A realistic API call record (identity, parameters, a resource) about 1 KB long. */
+export function syntheticRecord(i: number, rand: () => number, time: Date, account = ACCOUNTS[0]!): CloudTrailRecord {
+  const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)]!;
+  const user = pick(USERS);
+  const name = pick(NAMES);
+  const source = pick(SOURCES);
+  return apiCallRecord({
+    accountId: account,
+    region: pick(REGIONS),
+    userIdentity: { type: 'IAMUser', principalId: `AIDA${String(i % 50).padStart(17, '0')}`, arn: `arn:aws:iam::${account}:user/${user}`, accountId: account, accessKeyId: `AKIA${String(i % 997).padStart(16, '0')}`, userName: user },
+    sourceIPAddress: `10.${i % 256}.${(i >> 8) % 256}.${(i >> 16) % 256}`,
+    userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.debian.12 prompt/off command/ec2.describe-instances',
+    requestId: `req-${i}`,
+    time,
+    eventSource: source,
+    eventName: name,
+    readOnly: /^(Describe|List|Get)/.test(name),
+    requestParameters: { resourceName: `thing-${i % 5000}`, filterSet: { items: [{ name: 'tag:env', valueSet: { items: [{ value: 'prod' }] } }] }, maxResults: 100 },
+    responseElements: null,
+    resources: [{ type: 'AWS::EC2::Instance', ARN: `arn:aws:ec2:us-east-1:${account}:instance/i-${(i % 100000).toString(16).padStart(17, '0')}`, accountId: account }],
+  });
+}

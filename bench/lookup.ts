@@ -1,0 +1,170 @@
+/**
+ * bench:lookup — load 1,000,000 events (4 accounts, 5 regions, 50 users, 200 event names,
+ * 8 sources) and measure LookupEvents over HTTP, per lookup attribute, with and without a
+ * time range: p50/p99 latency and lookups/s.
+ *
+ *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 4]
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
+import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { Ingest } from '../src/pipeline/ingest.js';
+import { ACCOUNTS, NAMES, SOURCES, USERS, machine, percentile, rng, syntheticRecord } from './common.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const EVENTS = Number(args.get('events') ?? 1_000_000);
+const REQUESTS = Number(args.get('requests') ?? 1000);
+const CONCURRENCY = Number(args.get('concurrency') ?? 4);
+const ACCOUNT = ACCOUNTS[0]!;
+const KEY = 'AKIABENCHROOT0000001';
+const SECRET = 'bench-secret-0000000000000000000000000000';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dataDir = join(root, 'bench', '.data', `lookup-${EVENTS}`);
+const DAY = 86_400_000;
+
+async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[]; spanStart: number }> {
+  const marker = join(dataDir, 'loaded.json');
+  if (existsSync(marker)) {
+    const { readFileSync } = await import('node:fs');
+    return JSON.parse(readFileSync(marker, 'utf8')) as { sampleEventIds: string[]; sampleArns: string[]; spanStart: number };
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const log = new SqliteEventLog(join(dataDir, 'events.db'));
+  const ingest = new Ingest(log, { maxPending: 1_000_000 });
+  const rand = rng(42);
+  // Spread over the last 80 days, oldest first, as a live system would have written them.
+  const spanStart = Date.now() - 80 * DAY;
+  const step = (80 * DAY) / EVENTS;
+  const sampleEventIds: string[] = [];
+  const sampleArns: string[] = [];
+  const started = Date.now();
+  const BATCH = 5000;
+  const inflight: Promise<number[]>[] = [];
+  for (let i = 0; i < EVENTS; i += BATCH) {
+    const batch = [];
+    for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) {
+      // 40% of the events belong to the account the benchmark queries as.
+      const account = rand() < 0.4 ? ACCOUNT : ACCOUNTS[1 + Math.floor(rand() * 3)]!;
+      const r = syntheticRecord(j, rand, new Date(spanStart + j * step), account);
+      if (account === ACCOUNT && j % 997 === 0) {
+        sampleEventIds.push(r.eventID);
+        sampleArns.push(r.resources![0]!.ARN!);
+      }
+      batch.push(r);
+    }
+    inflight.push(ingest.record(batch));
+    if (inflight.length >= 8) await inflight.shift();
+    if (i % 100_000 === 0 && i > 0) process.stdout.write(`  loaded ${i.toLocaleString()} events (${Math.round(i / ((Date.now() - started) / 1000)).toLocaleString()}/s)\n`);
+  }
+  await Promise.all(inflight);
+  await ingest.close();
+  await log.close();
+  const secs = (Date.now() - started) / 1000;
+  process.stdout.write(`  loaded ${EVENTS.toLocaleString()} events in ${secs.toFixed(1)} s (${Math.round(EVENTS / secs).toLocaleString()}/s)\n`);
+  const info = { sampleEventIds, sampleArns, spanStart };
+  writeFileSync(marker, JSON.stringify(info));
+  return info;
+}
+
+async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start')), 60_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('opentrail listening')) {
+        clearTimeout(t);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Case {
+  name: string;
+  attribute?: () => LookupAttribute;
+  range?: () => { StartTime: Date; EndTime: Date };
+}
+
+async function run(client: CloudTrailClient, c: Case): Promise<{ p50: number; p99: number; rps: number; avgResults: number }> {
+  const latencies: number[] = [];
+  let results = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < REQUESTS) {
+      next++;
+      const t0 = performance.now();
+      const out = await client.send(
+        new LookupEventsCommand({ LookupAttributes: c.attribute ? [c.attribute()] : undefined, ...(c.range ? c.range() : {}) }),
+      );
+      latencies.push(performance.now() - t0);
+      results += out.Events?.length ?? 0;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const secs = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: REQUESTS / secs, avgResults: results / REQUESTS };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:lookup — ${EVENTS.toLocaleString()} events, ${REQUESTS} lookups per case, ${CONCURRENCY} in flight\nmachine: ${machine()}\n`);
+  const info = await load();
+  const server = await startServer();
+  const client = new CloudTrailClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, maxAttempts: 1 });
+  const rand = rng(7);
+  const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)]!;
+  // A one-day window somewhere in the loaded span.
+  const dayRange = (): { StartTime: Date; EndTime: Date } => {
+    const start = info.spanStart + Math.floor(rand() * 79) * DAY;
+    return { StartTime: new Date(start), EndTime: new Date(start + DAY) };
+  };
+  const attrs: [string, () => LookupAttribute][] = [
+    ['EventName', () => ({ AttributeKey: 'EventName', AttributeValue: pick(NAMES) })],
+    ['EventSource', () => ({ AttributeKey: 'EventSource', AttributeValue: pick(SOURCES) })],
+    ['Username', () => ({ AttributeKey: 'Username', AttributeValue: pick(USERS) })],
+    ['ResourceType', () => ({ AttributeKey: 'ResourceType', AttributeValue: 'AWS::EC2::Instance' })],
+    ['ResourceName', () => ({ AttributeKey: 'ResourceName', AttributeValue: pick(info.sampleArns) })],
+    ['EventId', () => ({ AttributeKey: 'EventId', AttributeValue: pick(info.sampleEventIds) })],
+    ['AccessKeyId', () => ({ AttributeKey: 'AccessKeyId', AttributeValue: `AKIA${String(Math.floor(rand() * 997)).padStart(16, '0')}` })],
+    ['ReadOnly', () => ({ AttributeKey: 'ReadOnly', AttributeValue: rand() < 0.5 ? 'true' : 'false' })],
+  ];
+  const cases: Case[] = [{ name: '(no attribute)' }, { name: '(no attribute), 1-day range', range: dayRange }];
+  for (const [name, attribute] of attrs) {
+    cases.push({ name, attribute });
+    cases.push({ name: `${name}, 1-day range`, attribute, range: dayRange });
+  }
+  // Warm up connections and caches.
+  await run(client, { name: 'warmup' });
+  const rows: string[] = ['| lookup | p50 ms | p99 ms | lookups/s | avg events returned |', '| --- | ---: | ---: | ---: | ---: |'];
+  let worstP99 = 0;
+  let minRps = Infinity;
+  for (const c of cases) {
+    const r = await run(client, c);
+    worstP99 = Math.max(worstP99, r.p99);
+    minRps = Math.min(minRps, r.rps);
+    rows.push(`| ${c.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${Math.round(r.rps)} | ${r.avgResults.toFixed(1)} |`);
+    process.stdout.write(`${rows.at(-1)!}\n`);
+  }
+  await server.stop();
+  process.stdout.write(`\n${rows.join('\n')}\n\nworst p99: ${worstP99.toFixed(1)} ms (goal < 20 ms); lowest rate: ${Math.round(minRps)} lookups/s (goal > 1000)\n`);
+}
+
+await main();
