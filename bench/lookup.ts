@@ -5,7 +5,7 @@
  *
  *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 4]
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { Ingest } from '../src/pipeline/ingest.js';
+import { cpus } from 'node:os';
 import { ACCOUNTS, NAMES, SOURCES, USERS, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const args = new Map<string, string>();
@@ -30,7 +31,6 @@ const DAY = 86_400_000;
 async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[]; spanStart: number }> {
   const marker = join(dataDir, 'loaded.json');
   if (existsSync(marker)) {
-    const { readFileSync } = await import('node:fs');
     return JSON.parse(readFileSync(marker, 'utf8')) as { sampleEventIds: string[]; sampleArns: string[]; spanStart: number };
   }
   rmSync(dataDir, { recursive: true, force: true });
@@ -72,8 +72,20 @@ async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[];
   return info;
 }
 
-async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  // BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the server.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -88,6 +100,7 @@ async function startServer(): Promise<{ url: string; stop: () => Promise<void> }
   });
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -153,6 +166,9 @@ async function main(): Promise<void> {
   }
   // Warm up connections and caches.
   await run(client, { name: 'warmup' });
+  const serverCpu0 = cpuSeconds(server.pid);
+  const clientCpu0 = process.cpuUsage();
+  let total = 0;
   const rows: string[] = ['| lookup | p50 ms | p99 ms | lookups/s | avg events returned |', '| --- | ---: | ---: | ---: | ---: |'];
   let worstP99 = 0;
   let minRps = Infinity;
@@ -160,10 +176,15 @@ async function main(): Promise<void> {
     const r = await run(client, c);
     worstP99 = Math.max(worstP99, r.p99);
     minRps = Math.min(minRps, r.rps);
+    total += REQUESTS;
     rows.push(`| ${c.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${Math.round(r.rps)} | ${r.avgResults.toFixed(1)} |`);
     process.stdout.write(`${rows.at(-1)!}\n`);
   }
+  const serverMs = ((cpuSeconds(server.pid) - serverCpu0) * 1000) / total;
+  const c = process.cpuUsage(clientCpu0);
+  const clientMs = (c.user + c.system) / 1000 / total;
   await server.stop();
+  process.stdout.write(`\nCPU per lookup: server ${serverMs.toFixed(2)} ms, SDK client ${clientMs.toFixed(2)} ms (both on this machine's ${cpus().length} cores)\n`);
   process.stdout.write(`\n${rows.join('\n')}\n\nworst p99: ${worstP99.toFixed(1)} ms (goal < 20 ms); lowest rate: ${Math.round(minRps)} lookups/s (goal > 1000)\n`);
 }
 

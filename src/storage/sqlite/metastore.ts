@@ -50,6 +50,17 @@ const toKey = (r: KeyRow): AccessKey => ({
 
 export class SqliteMetastore implements Metastore {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once, reused: preparing costs more than most of these queries. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -57,75 +68,72 @@ export class SqliteMetastore implements Metastore {
   }
 
   async createAccount(a: Account): Promise<void> {
-    this.db.prepare('INSERT INTO accounts (account_id, name, created_at) VALUES (?, ?, ?)').run(a.accountId, a.name, a.createdAt.getTime());
+    this.sql('INSERT INTO accounts (account_id, name, created_at) VALUES (?, ?, ?)').run(a.accountId, a.name, a.createdAt.getTime());
   }
   async getAccount(accountId: string): Promise<Account | undefined> {
-    const r = this.db.prepare('SELECT * FROM accounts WHERE account_id = ?').get(accountId) as AccountRow | undefined;
+    const r = this.sql('SELECT * FROM accounts WHERE account_id = ?').get(accountId) as AccountRow | undefined;
     return r && toAccount(r);
   }
   async listAccounts(): Promise<Account[]> {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY account_id').all() as AccountRow[]).map(toAccount);
+    return (this.sql('SELECT * FROM accounts ORDER BY account_id').all() as AccountRow[]).map(toAccount);
   }
   async deleteAccount(accountId: string): Promise<void> {
-    this.db.prepare('DELETE FROM accounts WHERE account_id = ?').run(accountId);
+    this.sql('DELETE FROM accounts WHERE account_id = ?').run(accountId);
   }
   async createPrincipal(p: Principal): Promise<void> {
-    this.db
-      .prepare('INSERT INTO principals (account_id, user_name, type, principal_id, created_at) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO principals (account_id, user_name, type, principal_id, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(p.accountId, p.userName, p.type, p.principalId, p.createdAt.getTime());
   }
   async getPrincipal(accountId: string, userName: string): Promise<Principal | undefined> {
-    const r = this.db.prepare('SELECT * FROM principals WHERE account_id = ? AND user_name = ?').get(accountId, userName) as PrincipalRow | undefined;
+    const r = this.sql('SELECT * FROM principals WHERE account_id = ? AND user_name = ?').get(accountId, userName) as PrincipalRow | undefined;
     return r && toPrincipal(r);
   }
   async listPrincipals(accountId: string): Promise<Principal[]> {
-    return (this.db.prepare('SELECT * FROM principals WHERE account_id = ? ORDER BY user_name').all(accountId) as PrincipalRow[]).map(toPrincipal);
+    return (this.sql('SELECT * FROM principals WHERE account_id = ? ORDER BY user_name').all(accountId) as PrincipalRow[]).map(toPrincipal);
   }
   async deletePrincipal(accountId: string, userName: string): Promise<void> {
-    this.db.prepare('DELETE FROM principals WHERE account_id = ? AND user_name = ?').run(accountId, userName);
+    this.sql('DELETE FROM principals WHERE account_id = ? AND user_name = ?').run(accountId, userName);
   }
   async createAccessKey(k: AccessKey): Promise<void> {
-    this.db
-      .prepare('INSERT INTO access_keys (access_key_id, secret, account_id, user_name, status, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO access_keys (access_key_id, secret, account_id, user_name, status, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(k.accessKeyId, k.secretAccessKey, k.accountId, k.userName, k.status, k.createdAt.getTime());
   }
   async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
-    const r = this.db.prepare('SELECT * FROM access_keys WHERE access_key_id = ?').get(accessKeyId) as KeyRow | undefined;
+    const r = this.sql('SELECT * FROM access_keys WHERE access_key_id = ?').get(accessKeyId) as KeyRow | undefined;
     return r && toKey(r);
   }
   async listAccessKeys(accountId: string, userName?: string): Promise<AccessKey[]> {
     const rows = userName === undefined
-      ? this.db.prepare('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at').all(accountId)
-      : this.db.prepare('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at').all(accountId, userName);
+      ? this.sql('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at').all(accountId)
+      : this.sql('SELECT * FROM access_keys WHERE account_id = ? AND user_name = ? ORDER BY created_at').all(accountId, userName);
     return (rows as KeyRow[]).map(toKey);
   }
   async deleteAccessKey(accessKeyId: string): Promise<void> {
-    this.db.prepare('DELETE FROM access_keys WHERE access_key_id = ?').run(accessKeyId);
+    this.sql('DELETE FROM access_keys WHERE access_key_id = ?').run(accessKeyId);
   }
   async getSetting(name: string): Promise<string | undefined> {
-    const r = this.db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    const r = this.sql('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
     return r?.value;
   }
   async setSetting(name: string, value: string): Promise<void> {
-    this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+    this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
   }
   async putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void> {
-    this.db
-      .prepare('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json')
+    this.sql('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json')
       .run(kind, accountId, id, JSON.stringify(doc));
   }
   async getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined> {
-    const r = this.db.prepare('SELECT json FROM docs WHERE kind = ? AND account_id = ? AND id = ?').get(kind, accountId, id) as { json: string } | undefined;
+    const r = this.sql('SELECT json FROM docs WHERE kind = ? AND account_id = ? AND id = ?').get(kind, accountId, id) as { json: string } | undefined;
     return r ? (JSON.parse(r.json) as T) : undefined;
   }
   async listDocs<T>(kind: string, accountId?: string): Promise<T[]> {
     const rows = accountId === undefined
-      ? this.db.prepare('SELECT json FROM docs WHERE kind = ? ORDER BY account_id, id').all(kind)
-      : this.db.prepare('SELECT json FROM docs WHERE kind = ? AND account_id = ? ORDER BY id').all(kind, accountId);
+      ? this.sql('SELECT json FROM docs WHERE kind = ? ORDER BY account_id, id').all(kind)
+      : this.sql('SELECT json FROM docs WHERE kind = ? AND account_id = ? ORDER BY id').all(kind, accountId);
     return (rows as { json: string }[]).map((r) => JSON.parse(r.json) as T);
   }
   async deleteDoc(kind: string, accountId: string, id: string): Promise<void> {
-    this.db.prepare('DELETE FROM docs WHERE kind = ? AND account_id = ? AND id = ?').run(kind, accountId, id);
+    this.sql('DELETE FROM docs WHERE kind = ? AND account_id = ? AND id = ?').run(kind, accountId, id);
   }
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
