@@ -2,7 +2,8 @@
 import type Database from 'better-sqlite3';
 import type { EventLog, HistoryQuery, HistoryRow, IndexedEvent, LogEntry } from '../interfaces.js';
 import { openSqlite } from './open.js';
-import { startCheckpointer, type CheckpointerHandle } from './checkpointer.js';
+import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
+import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -17,74 +18,39 @@ CREATE TABLE IF NOT EXISTS events (
   username TEXT,
   access_key_id TEXT,
   read_only INTEGER,
+  resources TEXT,
   json TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ev_time ON events(account_id, region, category, time_ms, seq);
-CREATE INDEX IF NOT EXISTS ev_id ON events(account_id, region, category, event_id);
-CREATE INDEX IF NOT EXISTS ev_name ON events(account_id, region, category, event_name, time_ms, seq);
-CREATE INDEX IF NOT EXISTS ev_source ON events(account_id, region, category, event_source, time_ms, seq);
-CREATE INDEX IF NOT EXISTS ev_user ON events(account_id, region, category, username, time_ms, seq);
-CREATE INDEX IF NOT EXISTS ev_key ON events(account_id, region, category, access_key_id, time_ms, seq);
-CREATE INDEX IF NOT EXISTS ev_ro ON events(account_id, region, category, read_only, time_ms, seq);
-CREATE TABLE IF NOT EXISTS event_resources (
-  seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
-  account_id TEXT NOT NULL,
-  region TEXT NOT NULL,
-  category TEXT NOT NULL,
-  time_ms INTEGER NOT NULL,
-  resource_type TEXT,
-  resource_name TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS er_type ON event_resources(account_id, region, category, resource_type, time_ms, seq);
-CREATE INDEX IF NOT EXISTS er_name ON event_resources(account_id, region, category, resource_name, time_ms, seq);
-CREATE INDEX IF NOT EXISTS er_seq ON event_resources(seq);
 CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT);
+${HISTORY_SCHEMA}
 `;
 
-/**
- * The index each lookup attribute walks. Named explicitly: without statistics SQLite's planner
- * prefers the time index and filters, which is 100× slower for a selective attribute.
- */
-const INDEX: Record<string, string> = {
-  EventName: 'ev_name',
-  EventSource: 'ev_source',
-  Username: 'ev_user',
-  AccessKeyId: 'ev_key',
-  ReadOnly: 'ev_ro',
-  EventId: 'ev_id',
-  ResourceType: 'er_type',
-  ResourceName: 'er_name',
-};
-
-const COLUMN: Record<string, string> = {
-  EventName: 'event_name',
-  EventSource: 'event_source',
-  Username: 'username',
-  AccessKeyId: 'access_key_id',
-  ReadOnly: 'read_only',
-};
+/** Data folders written before the history index moved out of the events table. */
+function assertCurrentSchema(db: Database.Database): void {
+  const cols = db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[];
+  if (cols.length > 0 && !cols.some((c) => c.name === 'resources')) {
+    throw new Error('This data folder was written by an older opentrail (event log without the resources column); move it aside or delete it to start fresh.');
+  }
+}
 
 export class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
   private readonly insertEvent: Database.Statement;
-  private readonly insertResource: Database.Statement;
   private readonly appendTx: (events: IndexedEvent[]) => number[];
   private readonly stmtCache = new Map<string, Database.Statement>();
+  private readonly worker: LogWorkerHandle;
+  private readonly history: HistoryIndex;
 
-  private readonly checkpointer: CheckpointerHandle;
-
-  constructor(file: string) {
+  /** `indexIntervalMs`: how often the worker thread indexes and checkpoints. */
+  constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
     this.db = openSqlite(file);
+    assertCurrentSchema(this.db);
     this.db.exec(SCHEMA);
-    // Checkpoints run on a worker thread; commits here only append to the WAL.
+    // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
     this.db.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = startCheckpointer(file);
     this.insertEvent = this.db.prepare(
-      `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertResource = this.db.prepare(
-      `INSERT INTO event_resources (seq, account_id, region, category, time_ms, resource_type, resource_name) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.appendTx = this.db.transaction((events: IndexedEvent[]) => {
       const seqs: number[] = [];
@@ -100,16 +66,16 @@ export class SqliteEventLog implements EventLog {
           e.username,
           e.accessKeyId,
           e.readOnly === null ? null : e.readOnly ? 1 : 0,
+          e.resources.length ? JSON.stringify(e.resources.map((r) => [r.type, r.name])) : null,
           e.json,
         );
-        const seq = Number(info.lastInsertRowid);
-        for (const r of e.resources) {
-          this.insertResource.run(seq, e.accountId, e.region, e.category, e.timeMs, r.type, r.name);
-        }
-        seqs.push(seq);
+        seqs.push(Number(info.lastInsertRowid));
       }
       return seqs;
     });
+    this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
+    this.history.indexAll();
+    this.worker = startLogWorker(file, opts.indexIntervalMs);
   }
 
   async append(events: IndexedEvent[]): Promise<number[]> {
@@ -126,45 +92,17 @@ export class SqliteEventLog implements EventLog {
   }
 
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
-    const params: unknown[] = [q.accountId, q.region, q.category, q.startMs, q.endMs];
-    let table = 'events e INDEXED BY ev_time';
-    let filter = '';
-    let t = 'e';
-    const key = q.attribute?.key;
-    if (q.attribute && key) {
-      table = `events e INDEXED BY ${INDEX[key]}`;
-      if (key === 'ResourceType' || key === 'ResourceName') {
-        table = `event_resources r INDEXED BY ${INDEX[key]}`;
-        t = 'r';
-        filter = key === 'ResourceType' ? ' AND r.resource_type = ?' : ' AND r.resource_name = ?';
-        params.push(q.attribute.value);
-      } else if (key === 'EventId') {
-        filter = ' AND e.event_id = ?';
-        params.push(q.attribute.value);
-      } else if (key === 'ReadOnly') {
-        filter = ' AND e.read_only = ?';
-        params.push(q.attribute.value === 'true' ? 1 : 0);
-      } else {
-        filter = ` AND e.${COLUMN[key]} = ?`;
-        params.push(q.attribute.value);
-      }
+    const hits = this.history.find(q);
+    if (hits.length === 0) return [];
+    const json = new Map<number, string>();
+    const rows = this.stmt(`SELECT seq, json FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`).all(...hits.map((h) => h.seq)) as { seq: number; json: string }[];
+    for (const r of rows) json.set(r.seq, r.json);
+    const out: HistoryRow[] = [];
+    for (const h of hits) {
+      const j = json.get(h.seq);
+      if (j !== undefined) out.push({ seq: h.seq, timeMs: h.timeMs, json: j });
     }
-    let keyset = '';
-    if (q.before) {
-      keyset = ` AND (${t}.time_ms < ? OR (${t}.time_ms = ? AND ${t}.seq < ?))`;
-      params.push(q.before.timeMs, q.before.timeMs, q.before.seq);
-    }
-    params.push(q.limit);
-    const base =
-      `SELECT ${t}.seq AS seq, ${t}.time_ms AS timeMs FROM ${table}` +
-      ` WHERE ${t}.account_id = ? AND ${t}.region = ? AND ${t}.category = ? AND ${t}.time_ms >= ? AND ${t}.time_ms <= ?` +
-      filter +
-      keyset +
-      ` ORDER BY ${t}.time_ms DESC, ${t}.seq DESC LIMIT ?`;
-    const sql = table.startsWith('events e')
-      ? base.replace('SELECT e.seq AS seq, e.time_ms AS timeMs', 'SELECT e.seq AS seq, e.time_ms AS timeMs, e.json AS json')
-      : `SELECT x.seq AS seq, x.timeMs AS timeMs, ev.json AS json FROM (${base}) x JOIN events ev ON ev.seq = x.seq ORDER BY x.timeMs DESC, x.seq DESC`;
-    return this.stmt(sql).all(...params) as HistoryRow[];
+    return out;
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
@@ -211,16 +149,22 @@ export class SqliteEventLog implements EventLog {
   }
 
   async purge(beforeMs: number): Promise<number> {
+    this.history.indexAll();
     let total = 0;
     // Delete in slices so a large purge never blocks ingest for long.
+    const slice = this.db.transaction((): number => {
+      const seqs = this.history.takeExpired(beforeMs, 5000);
+      if (seqs.length === 0) return -1;
+      return this.stmt(`DELETE FROM events WHERE seq IN (${seqs.map(() => '?').join(',')})`).run(...seqs).changes;
+    });
     for (;;) {
-      const info = this.stmt(
-        'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time_ms < ? ORDER BY seq LIMIT 5000)',
-      ).run(beforeMs);
-      total += info.changes;
-      if (info.changes < 5000) break;
+      const n = slice();
+      if (n < 0) break;
+      total += n;
       await new Promise((r) => setImmediate(r));
+      if (!this.db.open) return total;
     }
+    while (this.db.open && this.history.dropExpired(beforeMs, 20_000) > 0) await new Promise((r) => setImmediate(r));
     return total;
   }
 
@@ -230,7 +174,8 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.db.open) {
-      await this.checkpointer.stop();
+      await this.worker.stop();
+      this.history.indexAll();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
