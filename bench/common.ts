@@ -1,6 +1,9 @@
 /** Shared bits of the benchmarks: machine description, percentiles, synthetic records. */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 
@@ -64,4 +67,26 @@ export function syntheticRecord(i: number, rand: () => number, time: Date, accou
     responseElements: null,
     resources: [{ type: 'AWS::EC2::Instance', ARN: `arn:aws:ec2:us-east-1:${account}:instance/i-${(i % 100000).toString(16).padStart(17, '0')}`, accountId: account }],
   });
+}
+
+/** Root credentials the benchmarks' servers run with. */
+export const BENCH_KEY = 'AKIABENCHROOT0000001';
+export const BENCH_SECRET = 'bench-secret-0000000000000000000000000000';
+/** The project folder (benchmarks run from dist/bench). */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Numeric `--name value` options, with defaults. */
+export function benchArgs<K extends string>(defaults: Record<K, number>): Record<K, number> {
+  const options = Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }]));
+  const { values } = parseArgs({ options, strict: true });
+  const out = { ...defaults };
+  for (const k of Object.keys(defaults) as K[]) {
+    const v = (values as Record<string, string | undefined>)[k];
+    if (v !== undefined) {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number, not ${v}`);
+      out[k] = n;
+    }
+  }
+  return out;
 }

@@ -10,8 +10,7 @@
  *   npm run bench:delivery [-- --events 1000000 --rate 5000 --seconds 40]
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
@@ -19,17 +18,13 @@ import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { TrailDelivery, type DeliveredFile } from '../src/delivery/trail-delivery.js';
-import { ACCOUNTS, machine, peakRssMiB, percentile, rng, syntheticRecord } from './common.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, peakRssMiB, percentile, rng, syntheticRecord } from './common.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
-const EVENTS = Number(args.get('events') ?? 1_000_000);
-const RATE = Number(args.get('rate') ?? 5000);
-const SECONDS = Number(args.get('seconds') ?? 40);
+const { events: EVENTS, rate: RATE, seconds: SECONDS } = benchArgs({ events: 1_000_000, rate: 5000, seconds: 40 });
 const ACCOUNT = ACCOUNTS[0]!;
-const KEY = 'AKIABENCHROOT0000001';
-const SECRET = 'bench-secret-0000000000000000000000000000';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KEY = BENCH_KEY;
+const SECRET = BENCH_SECRET;
+const root = PROJECT_ROOT;
 const dataDir = join(root, 'bench', '.data', 'delivery');
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 

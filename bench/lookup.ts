@@ -6,25 +6,20 @@
  *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 4]
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { Ingest } from '../src/pipeline/ingest.js';
 import { cpus } from 'node:os';
-import { ACCOUNTS, NAMES, SOURCES, USERS, machine, percentile, rng, syntheticRecord } from './common.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
-const EVENTS = Number(args.get('events') ?? 1_000_000);
-const REQUESTS = Number(args.get('requests') ?? 1000);
-const CONCURRENCY = Number(args.get('concurrency') ?? 4);
+const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY } = benchArgs({ events: 1_000_000, requests: 1000, concurrency: 4 });
 const ACCOUNT = ACCOUNTS[0]!;
-const KEY = 'AKIABENCHROOT0000001';
-const SECRET = 'bench-secret-0000000000000000000000000000';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KEY = BENCH_KEY;
+const SECRET = BENCH_SECRET;
+const root = PROJECT_ROOT;
 const dataDir = join(root, 'bench', '.data', `lookup-${EVENTS}`);
 const DAY = 86_400_000;
 

@@ -1,4 +1,5 @@
 /** Test helpers: a real server on a random port, SDK clients, raw signed requests. */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,4 +126,14 @@ export async function expectAwsError(p: Promise<unknown>, name: string): Promise
     return err;
   }
   throw new Error(`expected ${name}, but the call succeeded`);
+}
+
+/**
+ * Delivered files hold `ids` as contiguous runs, in order, each event exactly once
+ * (files are listed by key, which does not order files written within one minute).
+ */
+export function assertDeliveredInOrder(files: { records: { eventID: string }[] }[], ids: string[], message: string): void {
+  const runs = files.map((f) => f.records.map((r) => r.eventID).filter((id) => ids.includes(id))).filter((run) => run.length > 0);
+  runs.sort((a, b) => ids.indexOf(a[0]!) - ids.indexOf(b[0]!));
+  assert.deepEqual(runs.flat(), ids, message);
 }

@@ -12,7 +12,7 @@ import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, 
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 import { S3ObjectStore } from '../src/storage/s3/object-store.js';
-import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer, assertDeliveredInOrder } from './helpers.js';
 
 const hasMoto = spawnSync('moto_server', ['--help']).status === 0;
 const skip = hasMoto ? false : 'moto_server not installed';
@@ -183,11 +183,7 @@ test('a trail delivers to a bucket on the S3 endpoint; when the endpoint stops, 
       const ids = new Set(got.flatMap((f) => f.records.map((r) => r.eventID)));
       return backlog.every((r) => ids.has(r.eventID)) ? got : undefined;
     }, 60_000);
-    // Each file holds a contiguous run of the backlog, in order; together they hold every event once.
-    const ids = backlog.map((r) => r.eventID);
-    const runs = files.map((f) => f.records.map((r) => r.eventID).filter((id) => ids.includes(id))).filter((run) => run.length > 0);
-    runs.sort((a, b) => ids.indexOf(a[0]!) - ids.indexOf(b[0]!));
-    assert.deepEqual(runs.flat(), ids, 'every backlog event exactly once, in order');
+    assertDeliveredInOrder(files, backlog.map((r) => r.eventID), 'every backlog event exactly once, in order');
     const ok = await waitFor('error cleared', async () => {
       const s = await ct.send(new GetTrailStatusCommand({ Name: 'remote' }));
       return s.LatestDeliveryError === undefined ? s : undefined;

@@ -8,7 +8,7 @@ import { CreateTrailCommand, DeleteTrailCommand, GetTrailStatusCommand, PutEvent
 import { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
-import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer, assertDeliveredInOrder } from './helpers.js';
 
 let ts: TestServer;
 let s3: S3Client;
@@ -240,11 +240,7 @@ test('a missing bucket shows in GetTrailStatus; once it is back the backlog is d
   assert.match(status.LatestDeliveryAttemptTime ?? '', /^\d{4}-/);
   await s3.send(new CreateBucketCommand({ Bucket: 'flaky' }));
   const after = await delivered('flaky', backlog.map((r) => r.eventID));
-  // Each file holds a contiguous run of the backlog, in order; together they hold every event once.
-  const ids = backlog.map((r) => r.eventID);
-  const runs = after.map((f) => f.records.map((r) => r.eventID).filter((id) => ids.includes(id))).filter((run) => run.length > 0);
-  runs.sort((a, b) => ids.indexOf(a[0]!) - ids.indexOf(b[0]!));
-  assert.deepEqual(runs.flat(), ids, 'backlog delivered once, in order');
+  assertDeliveredInOrder(after, backlog.map((r) => r.eventID), 'backlog delivered once, in order');
   const ok = await waitFor('error cleared', async () => {
     const s = await ct.send(new GetTrailStatusCommand({ Name: 'flaky' }));
     return s.LatestDeliveryError === undefined ? s : undefined;

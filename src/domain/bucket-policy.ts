@@ -24,6 +24,18 @@ function principalIsCloudTrail(p: unknown): boolean {
   return false;
 }
 
+/** A policy's statements; none when there is no policy or it is not valid JSON. */
+function statementsOf(policyJson: string | undefined): Statement[] {
+  if (!policyJson) return [];
+  let doc: { Statement?: Statement | Statement[] };
+  try {
+    doc = JSON.parse(policyJson) as { Statement?: Statement | Statement[] };
+  } catch {
+    return [];
+  }
+  return doc.Statement === undefined ? [] : Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+}
+
 function allows(statements: Statement[], action: string, resource: string): boolean {
   let allowed = false;
   for (const s of statements) {
@@ -43,14 +55,7 @@ function allows(statements: Statement[], action: string, resource: string): bool
  * CloudTrail checks. Conditions are not evaluated.
  */
 export function policyAllowsCloudTrail(policyJson: string | undefined, bucket: string, keyPrefix: string, accountId: string): boolean {
-  if (!policyJson) return false;
-  let doc: { Statement?: Statement | Statement[] };
-  try {
-    doc = JSON.parse(policyJson) as { Statement?: Statement | Statement[] };
-  } catch {
-    return false;
-  }
-  const statements = doc.Statement === undefined ? [] : Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  const statements = statementsOf(policyJson);
   const objectArn = `arn:aws:s3:::${bucket}/${keyPrefix}AWSLogs/${accountId}/x.json.gz`;
   return allows(statements, 's3:PutObject', objectArn) && allows(statements, 's3:GetBucketAcl', `arn:aws:s3:::${bucket}`);
 }
@@ -71,14 +76,7 @@ function principalIsCaller(p: unknown, accountId: string, arn: string): boolean 
  * with wildcard matching on Action and Resource; an explicit Deny wins. Conditions are not evaluated.
  */
 export function policyAllowsPrincipal(policyJson: string | undefined, caller: { accountId: string; arn: string }, action: string, resource: string): boolean {
-  if (!policyJson) return false;
-  let doc: { Statement?: Statement | Statement[] };
-  try {
-    doc = JSON.parse(policyJson) as { Statement?: Statement | Statement[] };
-  } catch {
-    return false;
-  }
-  const statements = doc.Statement === undefined ? [] : Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+  const statements = statementsOf(policyJson);
   let allowed = false;
   for (const s of statements) {
     if (!principalIsCaller(s.Principal, caller.accountId, caller.arn)) continue;

@@ -1,7 +1,7 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
 import type { EventLog, HistoryQuery, HistoryRow, IndexedEvent, LogEntry } from '../interfaces.js';
-import { openSqlite } from './open.js';
+import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
 
@@ -37,7 +37,7 @@ export class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
   private readonly insertEvent: Database.Statement;
   private readonly appendTx: (events: IndexedEvent[]) => number[];
-  private readonly stmtCache = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
   private readonly worker: LogWorkerHandle;
   private readonly history: HistoryIndex;
 
@@ -45,6 +45,7 @@ export class SqliteEventLog implements EventLog {
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
+    this.stmt = statementCache(this.db);
     this.db.exec(SCHEMA);
     // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
     this.db.pragma('wal_autocheckpoint = 0');
@@ -80,15 +81,6 @@ export class SqliteEventLog implements EventLog {
 
   async append(events: IndexedEvent[]): Promise<number[]> {
     return this.appendTx(events);
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.stmtCache.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmtCache.set(sql, s);
-    }
-    return s;
   }
 
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {

@@ -7,6 +7,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { HistoryIndex } from './history-index.js';
+import { statementCache } from './open.js';
 
 export interface LogWorkerHandle {
   stop(): Promise<void>;
@@ -36,12 +37,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
-  const statements = new Map<string, Database.Statement>();
-  const index = new HistoryIndex(db, (sql) => {
-    let st = statements.get(sql);
-    if (!st) statements.set(sql, (st = db.prepare(sql)));
-    return st;
-  });
+  const index = new HistoryIndex(db, statementCache(db));
   let stopping = false;
   const work = (): void => {
     try {

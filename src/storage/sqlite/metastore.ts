@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AccessKey, Account, Principal } from '../../domain/identity.js';
 import type { Metastore } from '../interfaces.js';
-import { openSqlite } from './open.js';
+import { openSqlite, statementCache } from './open.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -50,20 +50,11 @@ const toKey = (r: KeyRow): AccessKey => ({
 
 export class SqliteMetastore implements Metastore {
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
-
-  /** Prepared once, reused: preparing costs more than most of these queries. */
-  private sql(text: string): Database.Statement {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
+  private readonly sql: (text: string) => Database.Statement;
 
   constructor(file: string) {
     this.db = openSqlite(file);
+    this.sql = statementCache(this.db);
     this.db.exec(SCHEMA);
   }
 

@@ -15,3 +15,13 @@ export function openSqlite(file: string): Database.Database {
   db.pragma('cache_size = -65536');
   return db;
 }
+
+/** A prepare-once statement lookup: preparing costs more than most of the queries it serves. */
+export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let st = cache.get(sql);
+    if (!st) cache.set(sql, (st = db.prepare(sql)));
+    return st;
+  };
+}
