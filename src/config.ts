@@ -20,6 +20,10 @@ export interface Config {
   printCredentials: boolean;
   /** Seconds between trail log file deliveries (AWS: about 300). */
   deliveryIntervalSeconds: number;
+  /** Seconds each digest file covers (AWS: an hour). */
+  digestIntervalSeconds: number;
+  /** Days a signing key signs before the next takes over. */
+  keyRotationDays: number;
   /** Most records in one delivered log file. */
   maxRecordsPerFile: number;
   /** An S3 endpoint serving some (or all) buckets instead of the local folder. */
@@ -41,6 +45,8 @@ export interface ConfigFlags {
   tlsCert?: string;
   tlsKey?: string;
   deliveryInterval?: string | number;
+  digestInterval?: string | number;
+  keyRotation?: string | number;
   s3Endpoint?: string;
   s3Buckets?: string;
 }
@@ -68,6 +74,11 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     printCredentials: true,
     deliveryIntervalSeconds:
       num(flags.deliveryInterval, '--delivery-interval') ?? num(env.OPENTRAIL_DELIVERY_INTERVAL, 'OPENTRAIL_DELIVERY_INTERVAL') ?? 60,
+    digestIntervalSeconds: Math.max(
+      5,
+      num(flags.digestInterval, '--digest-interval') ?? num(env.OPENTRAIL_DIGEST_INTERVAL, 'OPENTRAIL_DIGEST_INTERVAL') ?? 3600,
+    ),
+    keyRotationDays: num(flags.keyRotation, '--key-rotation') ?? num(env.OPENTRAIL_KEY_ROTATION_DAYS, 'OPENTRAIL_KEY_ROTATION_DAYS') ?? 30,
     maxRecordsPerFile: num(env.OPENTRAIL_MAX_RECORDS_PER_FILE, 'OPENTRAIL_MAX_RECORDS_PER_FILE') ?? 20_000,
     s3Endpoint: flags.s3Endpoint ?? env.OPENTRAIL_S3_ENDPOINT,
     s3Buckets: (flags.s3Buckets ?? env.OPENTRAIL_S3_BUCKETS ?? '').split(',').map((b) => b.trim()).filter(Boolean),

@@ -21,6 +21,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--s3-endpoint <url>', 'S3 endpoint for buckets not kept in the local folder (env OPENTRAIL_S3_ENDPOINT)')
     .option('--s3-buckets <names>', 'comma-separated buckets served by --s3-endpoint; * = all (env OPENTRAIL_S3_BUCKETS)')
     .option('--delivery-interval <seconds>', 'seconds between trail log file deliveries (env OPENTRAIL_DELIVERY_INTERVAL; default 60)')
+    .option('--digest-interval <seconds>', 'seconds each digest file covers, at least 5 (env OPENTRAIL_DIGEST_INTERVAL; default 3600)')
+    .option('--key-rotation <days>', 'days a digest signing key signs before the next one (env OPENTRAIL_KEY_ROTATION_DAYS; default 30)')
     .action(async (flags: ConfigFlags) => {
       const config = resolveConfig(flags);
       const app = await startServer(config);

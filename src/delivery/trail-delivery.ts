@@ -15,6 +15,8 @@ import type { CloudTrailRecord } from '../domain/record.js';
 import { selectsEvent, summaryDecides } from '../domain/selectors.js';
 import { policyAllowsCloudTrail } from '../domain/bucket-policy.js';
 import { failpoint } from '../failpoints.js';
+import type { Digests, DigestLogFile } from '../integrity/digests.js';
+import { createHash } from 'node:crypto';
 import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileJson, logFileKey, uniquePart } from './log-file.js';
 
 export interface DeliveryOptions {
@@ -25,6 +27,8 @@ export interface DeliveryOptions {
   /** Most log entries read per batch. */
   batchEntries?: number;
   logger?: Logger;
+  /** Digest files for trails with log file validation. */
+  digests?: Digests;
 }
 
 interface Intent {
@@ -60,6 +64,7 @@ interface Selected {
   account: string;
   region: string;
   json: string;
+  timeMs: number;
 }
 
 /** The event log's lower-case category column, as records spell it. */
@@ -124,6 +129,10 @@ export class TrailDelivery {
       if (f && Date.now() < f.retryAt) continue;
       try {
         await this.deliverTrail(t);
+        if (this.opts.digests) {
+          const logging = await this.trails.logging(t);
+          await this.opts.digests.emitDue(t, logging.IsLogging && t.LogFileValidationEnabled);
+        }
         this.failures.delete(t.TrailARN);
       } catch (err) {
         const count = (f?.count ?? 0) + 1;
@@ -207,7 +216,7 @@ export class TrailDelivery {
         ? ({ eventCategory: category, eventSource: e.eventSource, eventName: e.eventName, readOnly: e.readOnly ?? undefined, awsRegion: e.region } as CloudTrailRecord)
         : (JSON.parse(e.json) as CloudTrailRecord);
       if (!selectsEvent(view, sel)) continue;
-      out.push({ account: e.accountId, region: e.region, json: e.json });
+      out.push({ account: e.accountId, region: e.region, json: e.json, timeMs: e.timeMs });
     }
     return out;
   }
@@ -238,15 +247,16 @@ export class TrailDelivery {
   private async writeFiles(t: TrailDoc, intent: Intent, selected: Selected[]): Promise<void> {
     const attempt = Date.now();
     await this.checkBucket(t);
-    const groups = new Map<string, { account: string; region: string; jsons: string[] }>();
+    const groups = new Map<string, { account: string; region: string; jsons: string[]; times: number[] }>();
     for (const s of selected) {
       const k = `${s.account}/${s.region}`;
       let g = groups.get(k);
-      if (!g) groups.set(k, (g = { account: s.account, region: s.region, jsons: [] }));
+      if (!g) groups.set(k, (g = { account: s.account, region: s.region, jsons: [], times: [] }));
       g.jsons.push(s.json);
+      g.times.push(s.timeMs);
     }
     const files: DeliveredFile[] = [];
-    const parts: { key: string; jsons: string[] }[] = [];
+    const parts: { key: string; region: string; jsons: string[]; times: number[] }[] = [];
     for (const g of groups.values()) {
       for (let i = 0; i * this.maxRecords < g.jsons.length; i++) {
         const key = logFileKey({
@@ -256,15 +266,28 @@ export class TrailDelivery {
           time: new Date(intent.at),
           unique: uniquePart(`${t.TrailARN}|${intent.from}|${intent.nonce}|${g.account}|${g.region}|${i}`),
         });
-        parts.push({ key, jsons: g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords) });
+        parts.push({ key, region: g.region, jsons: g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords), times: g.times.slice(i * this.maxRecords, (i + 1) * this.maxRecords) });
       }
     }
-    const bodies = await Promise.all(parts.map((p) => gzipLogFile(logFileJson(p.jsons))));
+    const texts = parts.map((p) => logFileJson(p.jsons));
+    const bodies = await Promise.all(texts.map((text) => gzipLogFile(text)));
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       await this.store.putObject(t.S3BucketName, p.key, bodies[i]!);
       failpoint('delivery-after-put'); // crash test: the file is written, the checkpoint is not
       files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key: p.key, records: p.jsons.length, fromSeq: intent.from, toSeq: intent.to });
+    }
+    if (this.opts.digests && t.LogFileValidationEnabled) {
+      // Noted before the checkpoint: a replay re-notes the same keys, which the digest state ignores.
+      const noted: (DigestLogFile & { region: string })[] = parts.map((p, i) => ({
+        region: p.region,
+        s3Bucket: t.S3BucketName,
+        s3Object: p.key,
+        hashValue: createHash('sha256').update(texts[i]!).digest('hex'),
+        oldestEventTime: Math.min(...p.times),
+        newestEventTime: Math.max(...p.times),
+      }));
+      await this.opts.digests.recordFiles(t, noted);
     }
     const now = Date.now();
     const d = await this.trails.delivery(t);

@@ -25,6 +25,8 @@ import { createS3Service } from '../services/s3/index.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
+import { SigningKeys } from '../integrity/signing-keys.js';
+import { Digests } from '../integrity/digests.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../services/types.js';
 import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientException, UnknownOperationException } from '../protocols/errors.js';
@@ -104,14 +106,17 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   };
   const objectStore = createObjectStore(config, credentials.accountId);
   const trails = new Trails(metastore, objectStore, eventLog);
+  const signingKeys = new SigningKeys(metastore, config.keyRotationDays * 86_400_000);
+  const digests = new Digests(metastore, objectStore, signingKeys, config.digestIntervalSeconds * 1000);
   const delivery = new TrailDelivery(eventLog, trails, objectStore, {
+    digests,
     intervalMs: config.deliveryIntervalSeconds * 1000,
     maxRecordsPerFile: config.maxRecordsPerFile,
     logger,
   });
   const services = new Map<string, Service>();
   for (const s of [
-    createCloudTrailService({ history, trails, onUnexpectedError }),
+    createCloudTrailService({ history, trails, signingKeys, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
   ]) {
     services.set(s.signingName, s);

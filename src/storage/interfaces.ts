@@ -61,6 +61,8 @@ export interface LogEntry {
   eventSource: string;
   eventName: string;
   readOnly: boolean | null;
+  /** The record's eventTime, in ms. */
+  timeMs: number;
 }
 
 export interface EventLog {

@@ -11,10 +11,12 @@ import type { EventHistory, LookupRequest, LookupResult } from '../../domain/eve
 import type { RequestContext } from '../types.js';
 import type { Trails } from '../../domain/trails.js';
 import { trailOperations } from './trails.js';
+import type { SigningKeys } from '../../integrity/signing-keys.js';
 
 export interface CloudTrailDeps {
   history: EventHistory;
   trails: Trails;
+  signingKeys: SigningKeys;
   onUnexpectedError?: (err: unknown, operation: string) => void;
 }
 
@@ -36,6 +38,25 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
     operations: {
       LookupEvents: operation(lookupEvents),
       ...trailOperations(deps.trails),
+      ListPublicKeys: operation({
+        handler: async (input: { StartTime?: Date; EndTime?: Date }, ctx: RequestContext) => {
+          const now = Date.now();
+          const start = input.StartTime?.getTime() ?? now;
+          const end = input.EndTime?.getTime() ?? now;
+          if (start > end) throw new InvalidTimeRangeException('Start time must be earlier than end time.');
+          await deps.signingKeys.current(ctx.region, now); // the region's first key is made on first use
+          const keys = await deps.signingKeys.publicKeys(ctx.region, start, end);
+          return {
+            PublicKeyList: keys.map((k) => ({
+              Value: Buffer.from(k.publicKeyDer, 'base64'),
+              ValidityStartTime: new Date(k.validityStart),
+              ValidityEndTime: new Date(k.validityEnd),
+              Fingerprint: k.fingerprint,
+            })),
+          };
+        },
+        memberErrors: { StartTime: InvalidTimeRangeException, EndTime: InvalidTimeRangeException },
+      }),
     },
     onUnexpectedError: deps.onUnexpectedError,
   });

@@ -99,7 +99,7 @@ export class SqliteEventLog implements EventLog {
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
     const rows = this.stmt(
-      `SELECT seq, json, account_id AS accountId, region, category, event_source AS eventSource, event_name AS eventName, read_only AS ro
+      `SELECT seq, json, account_id AS accountId, region, category, event_source AS eventSource, event_name AS eventName, read_only AS ro, time_ms AS timeMs
        FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
     ).all(afterSeq, limit) as (Omit<LogEntry, 'readOnly'> & { ro: number | null })[];
     return rows.map((r) => ({
@@ -111,6 +111,7 @@ export class SqliteEventLog implements EventLog {
       eventSource: r.eventSource,
       eventName: r.eventName,
       readOnly: r.ro === null ? null : r.ro === 1,
+      timeMs: r.timeMs,
     }));
   }
 

@@ -1,11 +1,14 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Open a SQLite database in WAL mode with full durability on commit. */
 export function openSqlite(file: string): Database.Database {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  // Owner only: the metastore holds secret keys and digest signing keys, the log holds audit data.
+  // (SQLite gives the -wal and -shm files the database file's permissions.)
+  chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an acknowledged event survives kill -9 and power loss.
   db.pragma('synchronous = FULL');
