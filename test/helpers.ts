@@ -1,4 +1,6 @@
 /** Test helpers: a real server on a random port, SDK clients, raw signed requests. */
+// Node 20 is this project's target; silence the SDK's notice about its future Node 22 floor.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { resolveConfig, type ConfigFlags } from '../config.js';
 import { registerAdmin } from './admin.js';
+import { registerValidateLogs } from './validate-logs.js';
 import { startServer } from '../server/app.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -44,5 +45,6 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerAdmin(program);
+  registerValidateLogs(program);
   await program.parseAsync(argv);
 }
