@@ -1,0 +1,122 @@
+/**
+ * bench:validate — a trail with 10,000 log files (~1 GB uncompressed) and their digests; then
+ * opentrail's validate-logs (over the S3 API, and straight from the data folder), sha256sum over
+ * the same stored files (the floor), and the AWS CLI's validate-logs (the peer), timed.
+ *
+ *   npm run bench:validate [-- --files 10000 --records 100]
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { resolveConfig } from '../src/config.js';
+import { startServer } from '../src/server/app.js';
+import { Digests } from '../src/integrity/digests.js';
+import { SigningKeys } from '../src/integrity/signing-keys.js';
+import { logFileKey, uniquePart } from '../src/delivery/log-file.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
+
+const { files: FILES, records: RECORDS } = benchArgs({ files: 10_000, records: 100 });
+const ACCOUNT = ACCOUNTS[0]!;
+const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'validate');
+const HOUR = 3600_000;
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ACCESS_KEY_ID: BENCH_KEY, AWS_SECRET_ACCESS_KEY: BENCH_SECRET, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+
+async function build(): Promise<{ t0: number; bytes: number }> {
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const cfgEnv = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET };
+  const app = await startServer({ ...resolveConfig({ dataDir, port: 0, deliveryInterval: 3600, digestInterval: 3600 }, cfgEnv), printCredentials: false }, { logger: pino({ level: 'warn' }) });
+  const creds = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
+  await new S3Client({ endpoint: app.url, region: 'us-east-1', forcePathStyle: true, credentials: creds }).send(new CreateBucketCommand({ Bucket: 'bench-validate' }));
+  const ct = new CloudTrailClient({ endpoint: app.url, region: 'us-east-1', credentials: creds });
+  await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-validate', EnableLogFileValidation: true }));
+  await ct.send(new StartLoggingCommand({ Name: 'bench' }));
+  const trail = (await app.trails.listAll(ACCOUNT)).find((t) => t.Name === 'bench')!;
+  // The real digest writer and keys, driven through simulated hours so the chain spans 10 digests.
+  const digests = new Digests(app.metastore, app.objectStore, new SigningKeys(app.metastore, 30 * 24 * HOUR), HOUR);
+  const t0 = Math.floor((Date.now() - 11 * HOUR) / HOUR) * HOUR;
+  const rand = rng(5);
+  const base = Array.from({ length: RECORDS }, (_, i) => JSON.stringify(syntheticRecord(i, rand, new Date(t0), ACCOUNT)));
+  let bytes = 0;
+  const perHour = Math.ceil(FILES / 10);
+  await digests.emitDue(trail, true, t0); // opens the chain at t0
+  for (let h = 0; h < 10; h++) {
+    const noted = [];
+    for (let i = h * perHour; i < Math.min(FILES, (h + 1) * perHour); i++) {
+      const at = t0 + h * HOUR + Math.floor(((i % perHour) / perHour) * HOUR);
+      const text = `{"Records":[${base.join(',').replaceAll('"req-', `"f${i}-`)}]}`;
+      bytes += Buffer.byteLength(text);
+      const key = logFileKey({ accountId: ACCOUNT, region: 'us-east-1', time: new Date(at), unique: uniquePart(`bench|${i}`) });
+      await app.objectStore.putObject('bench-validate', key, gzipSync(text, { level: 3 }));
+      noted.push({ region: 'us-east-1', s3Bucket: 'bench-validate', s3Object: key, hashValue: createHash('sha256').update(text).digest('hex'), oldestEventTime: at, newestEventTime: at });
+    }
+    await digests.recordFiles(trail, noted, t0 + h * HOUR);
+    await digests.emitDue(trail, true, t0 + (h + 1) * HOUR);
+    process.stdout.write(`  built ${Math.min(FILES, (h + 1) * perHour)} files\n`);
+  }
+  await app.close();
+  return { t0, bytes };
+}
+
+function timed(label: string, cmd: string, args: string[], extraEnv: Record<string, string> = {}): number {
+  const started = performance.now();
+  const r = spawnSync(cmd, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const secs = (performance.now() - started) / 1000;
+  const summary = `${r.stdout ?? ''}`.split('\n').filter((l) => / files valid/.test(l)).join('; ');
+  out(`${label}: ${secs.toFixed(1)} s (exit ${r.status}) ${summary}`);
+  return secs;
+}
+
+async function main(): Promise<void> {
+  out(`bench:validate — ${FILES.toLocaleString()} log files of ${RECORDS} records`);
+  out(`machine: ${machine()}`);
+  const { t0, bytes } = await build();
+  const mb = bytes / 1e6;
+  const objectFiles: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d)) (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : objectFiles.push(join(d, f)));
+  };
+  walk(join(dataDir, 'objects', 'buckets', 'bench-validate'));
+  out(`built: ${FILES} log files, ${mb.toFixed(0)} MB uncompressed, ${(objectFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6).toFixed(0)} MB stored`);
+
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--delivery-interval', '3600'], {
+    env: { ...env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const url = await new Promise<string>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('opentrail listening')) resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  const arn = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/bench`;
+  const range = ['--start-time', new Date(t0 - HOUR).toISOString(), '--end-time', new Date(t0 + 10 * HOUR + 60_000).toISOString()];
+  const bin = join(PROJECT_ROOT, 'bin', 'opentrail.js');
+  const rows: string[] = [];
+  const row = (what: string, secs: number): void => {
+    rows.push(`| ${what} | ${secs.toFixed(1)} s | ${Math.round(FILES / secs).toLocaleString()} | ${Math.round(mb / secs).toLocaleString()} |`);
+  };
+  row('opentrail validate-logs (S3 API)', timed('opentrail validate-logs over the S3 API', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--trail-arn', arn, ...range]));
+  row('opentrail validate-logs (--data-dir)', timed('opentrail validate-logs --data-dir', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--data-dir', dataDir, '--trail-arn', arn, ...range]));
+  const started = performance.now();
+  execFileSync('sh', ['-c', `find '${join(dataDir, 'objects', 'buckets', 'bench-validate')}' -type f -print0 | xargs -0 -P 2 -n 500 sha256sum > /dev/null`]);
+  const shaSecs = (performance.now() - started) / 1000;
+  out(`sha256sum (stored, compressed files, 2 processes): ${shaSecs.toFixed(1)} s`);
+  row('sha256sum over the stored files', shaSecs);
+  if (spawnSync('aws', ['--version']).status === 0) {
+    row('aws cloudtrail validate-logs', timed('aws cloudtrail validate-logs', 'aws', ['--endpoint-url', url, 'cloudtrail', 'validate-logs', '--trail-arn', arn, ...range], { AWS_ENDPOINT_URL_S3: url }));
+  }
+  child.kill('SIGTERM');
+  out('');
+  out('| validator | time | files/s | MB/s (uncompressed) |');
+  out('| --- | ---: | ---: | ---: |');
+  for (const r of rows) out(r);
+}
+
+await main();
