@@ -78,3 +78,50 @@ test('kill -9 between the object write and the checkpoint: every acknowledged ev
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('kill -9 between writing a digest and recording it: the chain neither forks nor breaks', { timeout: 90_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-dgcrash-'));
+  const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
+  const env = { OPENTRAIL_DIGEST_INTERVAL: '5' };
+  try {
+    const first = await spawnServer(dataDir, { ...env, OPENTRAIL_FAILPOINT: 'digest-after-put:2' });
+    const exited = new Promise((r) => first.child.once('exit', r));
+    const ct = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+    const s3a = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
+    await s3a.send(new CreateBucketCommand({ Bucket: 'chain-logs' }));
+    await ct.send(new CreateTrailCommand({ Name: 'chained', S3BucketName: 'chain-logs', EnableLogFileValidation: true }));
+    await ct.send(new StartLoggingCommand({ Name: 'chained' }));
+    for (;;) {
+      // Activity until the failpoint fires on the second digest.
+      try {
+        await ct.send(new DescribeTrailsCommand({}));
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await exited;
+
+    const second = await spawnServer(dataDir, env);
+    try {
+      const s3b = new S3Client({ endpoint: second.url, region: 'us-east-1', forcePathStyle: true, credentials: creds });
+      const digestKeys = async (): Promise<string[]> =>
+        ((await s3b.send(new ListObjectsV2Command({ Bucket: 'chain-logs', Prefix: 'AWSLogs/111122223333/CloudTrail-Digest/' }))).Contents ?? []).map((o) => o.Key!).sort();
+      while ((await digestKeys()).length < 4) await new Promise((r) => setTimeout(r, 250));
+      const keys = await digestKeys();
+      // Every digest names the one before it: one unbroken chain, nothing written twice.
+      let previous: string | null = null;
+      for (const key of keys) {
+        const body = Buffer.from(await (await s3b.send(new GetObjectCommand({ Bucket: 'chain-logs', Key: key }))).Body!.transformToByteArray());
+        const d = JSON.parse(gunzipSync(body).toString()) as { previousDigestS3Object: string | null };
+        assert.equal(d.previousDigestS3Object, previous, `${key} follows ${previous}`);
+        previous = key;
+      }
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -17,6 +17,7 @@ import type { Metastore } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrailDoc } from '../domain/trail-model.js';
 import type { SigningKeys } from './signing-keys.js';
+import { failpoint } from '../failpoints.js';
 
 const gzipAsync = promisify(gzip);
 const KIND = 'digest-state';
@@ -158,6 +159,7 @@ export class Digests {
       contentType: 'application/json',
       userMetadata: { signature, 'signature-algorithm': 'SHA256withRSA' },
     });
+    failpoint('digest-after-put'); // crash test: the digest is written, the chain state is not
     const next: ChainState = {
       trailArn: s.trailArn,
       region: s.region,
