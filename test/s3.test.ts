@@ -25,7 +25,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateTrailCommand, DeleteTrailCommand, LookupEventsCommand, PutEventSelectorsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { ACCOUNT, KEY, SECRET, startTestServer, expectAwsError, type TestServer } from './helpers.js';
 
 let ts: TestServer;
@@ -225,11 +225,18 @@ test('authentication failures get S3 error codes in XML', async () => {
   assert.match(res.headers.get('content-type') ?? '', /xml/);
 });
 
-test('S3 calls are recorded: bucket calls as management events, object calls as data events', async () => {
+test('S3 calls are recorded: bucket calls as management events; object calls as data events when a trail selects them', async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'recorded' }));
-  const put = await s3.send(new PutObjectCommand({ Bucket: 'recorded', Key: 'obj', Body: 'x' }));
-  await expectAwsError(s3.send(new GetObjectCommand({ Bucket: 'recorded', Key: 'missing' })), 'NoSuchKey');
+  await s3.send(new CreateBucketCommand({ Bucket: 'unwatched' }));
   const ct = ts.client();
+  // Without a trail selecting them, data events are not recorded (as AWS: nothing would read them).
+  const before = await s3.send(new PutObjectCommand({ Bucket: 'recorded', Key: 'early', Body: 'x' }));
+  await ct.send(new CreateTrailCommand({ Name: 'data-trail', S3BucketName: 'recorded' }));
+  await ct.send(new PutEventSelectorsCommand({ TrailName: 'data-trail', EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::recorded/'] }] }] }));
+  await ct.send(new StartLoggingCommand({ Name: 'data-trail' }));
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'recorded', Key: 'obj', Body: 'x' }));
+  const other = await s3.send(new PutObjectCommand({ Bucket: 'unwatched', Key: 'obj', Body: 'x' }));
+  await expectAwsError(s3.send(new GetObjectCommand({ Bucket: 'recorded', Key: 'missing' })), 'NoSuchKey');
   const ev = await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'arn:aws:s3:::recorded' }] }));
   const create = ev.Events?.find((e) => e.EventName === 'CreateBucket');
   assert.ok(create, 'CreateBucket recorded');
@@ -241,15 +248,17 @@ test('S3 calls are recorded: bucket calls as management events, object calls as 
   const all = await ts.app.eventLog.readFrom(0, 100_000);
   const records = all.map((e) => JSON.parse(e.json) as Record<string, unknown>);
   const putRec = records.find((r) => r.eventName === 'PutObject' && r.requestID === put.$metadata.requestId);
-  assert.ok(putRec, 'PutObject recorded');
+  assert.ok(putRec, 'PutObject on the selected bucket recorded');
   assert.equal(putRec.eventCategory, 'Data');
   assert.equal(putRec.managementEvent, false);
   assert.deepEqual(putRec.resources, [
     { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::recorded/obj' },
     { type: 'AWS::S3::Bucket', ARN: 'arn:aws:s3:::recorded', accountId: ACCOUNT },
   ]);
-  const failed = records.find((r) => r.eventName === 'GetObject' && r.errorCode === 'NoSuchKey');
-  assert.ok(failed, 'failed GetObject recorded with its error code');
+  assert.ok(records.some((r) => r.eventName === 'GetObject' && r.errorCode === 'NoSuchKey'), 'failed GetObject recorded with its error code');
+  assert.ok(!records.some((r) => r.requestID === other.$metadata.requestId), 'PutObject on an unselected bucket not recorded');
+  assert.ok(!records.some((r) => r.requestID === before.$metadata.requestId), 'PutObject before the trail logged not recorded');
+  await ct.send(new DeleteTrailCommand({ Name: 'data-trail' }));
 });
 
 const hasAwsCli = spawnSync('aws', ['--version']).status === 0;

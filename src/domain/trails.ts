@@ -74,11 +74,28 @@ export interface TrailSettings {
 const docId = (t: Pick<TrailDoc, 'HomeRegion' | 'Name'>): string => `${t.HomeRegion}/${t.Name}`;
 
 export class Trails {
+  private changes = 0;
+
   constructor(
     private readonly meta: Metastore,
     private readonly store: ObjectStore,
     private readonly log: EventLog,
   ) {}
+
+  /** Bumped by every change to a trail or its logging state (for caches of what trails select). */
+  get version(): number {
+    return this.changes;
+  }
+
+  private async putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void> {
+    await this.meta.putDoc(kind, accountId, id, doc);
+    this.changes++;
+  }
+
+  private async deleteDoc(kind: string, accountId: string, id: string): Promise<void> {
+    await this.meta.deleteDoc(kind, accountId, id);
+    this.changes++;
+  }
 
   /** Trails of an account, all regions. */
   listAll(accountId: string): Promise<TrailDoc[]> {
@@ -193,8 +210,8 @@ export class Trails {
       createdAt: Date.now(),
     };
     setSns(t, s.SnsTopicName, c);
-    await this.meta.putDoc(KIND, c.accountId, docId(t), t);
-    await this.meta.putDoc(LOGGING, c.accountId, t.TrailARN, { IsLogging: false, intervals: [] } satisfies TrailLogging);
+    await this.putDoc(KIND, c.accountId, docId(t), t);
+    await this.putDoc(LOGGING, c.accountId, t.TrailARN, { IsLogging: false, intervals: [] } satisfies TrailLogging);
     return t;
   }
 
@@ -225,15 +242,15 @@ export class Trails {
     if (s.CloudWatchLogsLogGroupArn !== undefined) next.CloudWatchLogsLogGroupArn = s.CloudWatchLogsLogGroupArn || undefined;
     if (s.CloudWatchLogsRoleArn !== undefined) next.CloudWatchLogsRoleArn = s.CloudWatchLogsRoleArn || undefined;
     if (s.KmsKeyId !== undefined) next.KmsKeyId = s.KmsKeyId || undefined;
-    await this.meta.putDoc(KIND, c.accountId, docId(next), next);
+    await this.putDoc(KIND, c.accountId, docId(next), next);
     return next;
   }
 
   async delete(c: Caller, name: string): Promise<void> {
     const t = await this.resolve(c, name, { homeOnly: true });
-    await this.meta.deleteDoc(KIND, c.accountId, docId(t));
-    await this.meta.deleteDoc(LOGGING, c.accountId, t.TrailARN);
-    await this.meta.deleteDoc(DELIVERY, c.accountId, t.TrailARN);
+    await this.deleteDoc(KIND, c.accountId, docId(t));
+    await this.deleteDoc(LOGGING, c.accountId, t.TrailARN);
+    await this.deleteDoc(DELIVERY, c.accountId, t.TrailARN);
     // The trail's delivery reader (see delivery/trail-delivery.ts readerName) goes with it.
     await this.log.deleteReader(`trail:${t.TrailARN}`);
   }
@@ -258,7 +275,7 @@ export class Trails {
       l.IsLogging = true;
       l.StartLoggingTime = Date.now();
       l.intervals.push({ from });
-      await this.meta.putDoc(LOGGING, t.accountId, t.TrailARN, l);
+      await this.putDoc(LOGGING, t.accountId, t.TrailARN, l);
     }
     return t;
   }
@@ -272,7 +289,7 @@ export class Trails {
       l.StopLoggingTime = Date.now();
       const open = l.intervals[l.intervals.length - 1];
       if (open && open.to === undefined) open.to = to;
-      await this.meta.putDoc(LOGGING, t.accountId, t.TrailARN, l);
+      await this.putDoc(LOGGING, t.accountId, t.TrailARN, l);
     }
     return t;
   }
@@ -297,7 +314,7 @@ export class Trails {
       next.AdvancedEventSelectors = advanced;
       delete next.EventSelectors;
     }
-    await this.meta.putDoc(KIND, c.accountId, docId(next), next);
+    await this.putDoc(KIND, c.accountId, docId(next), next);
     return next;
   }
 
@@ -327,7 +344,7 @@ export class Trails {
     }
     const next: TrailDoc = { ...t, InsightSelectors: selectors.map((s) => ({ InsightType: s.InsightType })) };
     if (selectors.length === 0) delete next.InsightSelectors;
-    await this.meta.putDoc(KIND, c.accountId, docId(next), next);
+    await this.putDoc(KIND, c.accountId, docId(next), next);
     return next;
   }
 
@@ -352,14 +369,14 @@ export class Trails {
     const merged = new Map(t.Tags.map((x) => [x.Key, x]));
     for (const tag of tags) merged.set(tag.Key, tag);
     if (merged.size > 50) throw new TagsLimitExceededException(`The number of tags on ${resourceId} would exceed the limit of 50.`);
-    await this.meta.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: [...merged.values()] });
+    await this.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: [...merged.values()] });
   }
 
   async removeTags(c: Caller, resourceId: string, tags: Tag[]): Promise<void> {
     const t = await this.byArn(c, resourceId);
     validateTags(tags);
     const drop = new Set(tags.map((x) => x.Key));
-    await this.meta.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: t.Tags.filter((x) => !drop.has(x.Key)) });
+    await this.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: t.Tags.filter((x) => !drop.has(x.Key)) });
   }
 
   async listTags(c: Caller, resourceIds: string[], nextToken: string | undefined): Promise<{ ResourceTagList: { ResourceId: string; TagsList: Tag[] }[]; NextToken?: string }> {

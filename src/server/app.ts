@@ -26,6 +26,7 @@ import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
 import { SigningKeys } from '../integrity/signing-keys.js';
+import { DataEventFilter } from '../pipeline/data-event-filter.js';
 import { Digests } from '../integrity/digests.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../services/types.js';
@@ -106,6 +107,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   };
   const objectStore = createObjectStore(config, credentials.accountId);
   const trails = new Trails(metastore, objectStore, eventLog);
+  const dataEvents = new DataEventFilter(trails);
   const signingKeys = new SigningKeys(metastore, config.keyRotationDays * 86_400_000);
   const digests = new Digests(metastore, objectStore, signingKeys, config.digestIntervalSeconds * 1000);
   const delivery = new TrailDelivery(eventLog, trails, objectStore, {
@@ -202,7 +204,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
         });
         try {
           // Fail closed: the response goes out only once its record is committed.
-          await ingest.record([record]);
+          // (Data events no logging trail selects are not recorded, as AWS.)
+          if (await dataEvents.wanted(record)) await ingest.record([record]);
         } catch (err) {
           if (err instanceof ThrottlingException) throw err;
           logger.error({ err, requestId }, 'could not commit the audit record; failing the call');
