@@ -4,7 +4,7 @@
  * signed NextToken bound to the query's other parameters.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { EventLog, LookupKey } from '../storage/interfaces.js';
+import type { EventLog, HistoryRow, LookupKey } from '../storage/interfaces.js';
 import {
   InvalidEventCategoryException,
   InvalidLookupAttributesException,
@@ -12,8 +12,6 @@ import {
   InvalidNextTokenException,
   InvalidTimeRangeException,
 } from '../protocols/errors.js';
-import type { CloudTrailRecord } from './record.js';
-import { lookupUsername } from './record.js';
 
 export const LOOKUP_KEYS: readonly LookupKey[] = [
   'EventId',
@@ -151,7 +149,7 @@ export class EventHistory {
       before,
     });
     const page = rows.slice(0, maxResults);
-    const result: LookupResult = { Events: page.map((r) => toLookupEvent(r.json)) };
+    const result: LookupResult = { Events: page.map(toLookupEvent) };
     if (rows.length > maxResults) {
       const last = page[page.length - 1]!;
       result.NextToken = this.sealToken({ v: 1, t: last.timeMs, s: last.seq, h: paramHash, i: now.getTime() });
@@ -183,20 +181,18 @@ export class EventHistory {
   }
 }
 
-function toLookupEvent(json: string): LookupEvent {
-  const r = JSON.parse(json) as CloudTrailRecord;
+/** A LookupEvents entry, from the log's columns (the record itself is passed through as is). */
+function toLookupEvent(r: HistoryRow): LookupEvent {
   const ev: LookupEvent = {
-    EventId: r.eventID,
+    EventId: r.eventId,
     EventName: r.eventName,
-    EventTime: new Date(r.eventTime),
+    EventTime: new Date(r.timeMs),
     EventSource: r.eventSource,
-    Resources: (r.resources ?? []).map((x) => ({ ResourceType: x.type, ResourceName: x.ARN })),
-    CloudTrailEvent: json,
+    Resources: r.resources.map((x) => ({ ResourceType: x.type ?? undefined, ResourceName: x.name })),
+    CloudTrailEvent: r.json,
   };
-  if (typeof r.readOnly === 'boolean') ev.ReadOnly = String(r.readOnly);
-  const key = r.userIdentity?.accessKeyId;
-  if (key) ev.AccessKeyId = key;
-  const user = lookupUsername(r);
-  if (user) ev.Username = user;
+  if (r.readOnly !== null) ev.ReadOnly = String(r.readOnly);
+  if (r.accessKeyId) ev.AccessKeyId = r.accessKeyId;
+  if (r.username) ev.Username = r.username;
   return ev;
 }

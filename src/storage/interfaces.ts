@@ -48,6 +48,14 @@ export interface HistoryRow {
   seq: number;
   timeMs: number;
   json: string;
+  /** The record's lookup keys, so a lookup answers without parsing `json`. */
+  eventId: string;
+  eventName: string;
+  eventSource: string;
+  username: string | null;
+  accessKeyId: string | null;
+  readOnly: boolean | null;
+  resources: { type: string | null; name: string }[];
 }
 
 export interface LogEntry {

@@ -86,13 +86,29 @@ export class SqliteEventLog implements EventLog {
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
     const hits = this.history.find(q);
     if (hits.length === 0) return [];
-    const json = new Map<number, string>();
-    const rows = this.stmt(`SELECT seq, json FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`).all(...hits.map((h) => h.seq)) as { seq: number; json: string }[];
-    for (const r of rows) json.set(r.seq, r.json);
+    type Row = { seq: number; json: string; event_id: string; event_name: string; event_source: string; username: string | null; access_key_id: string | null; read_only: number | null; resources: string | null };
+    const rows = new Map<number, Row>();
+    for (const r of this.stmt(
+      `SELECT seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`,
+    ).all(...hits.map((h) => h.seq)) as Row[]) {
+      rows.set(r.seq, r);
+    }
     const out: HistoryRow[] = [];
     for (const h of hits) {
-      const j = json.get(h.seq);
-      if (j !== undefined) out.push({ seq: h.seq, timeMs: h.timeMs, json: j });
+      const r = rows.get(h.seq);
+      if (!r) continue;
+      out.push({
+        seq: h.seq,
+        timeMs: h.timeMs,
+        json: r.json,
+        eventId: r.event_id,
+        eventName: r.event_name,
+        eventSource: r.event_source,
+        username: r.username,
+        accessKeyId: r.access_key_id,
+        readOnly: r.read_only === null ? null : r.read_only === 1,
+        resources: r.resources ? (JSON.parse(r.resources) as [string | null, string][]).map(([type, name]) => ({ type, name })) : [],
+      });
     }
     return out;
   }
