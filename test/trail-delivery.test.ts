@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreateTrailCommand, DeleteTrailCommand, GetTrailStatusCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateTrailCommand, DeleteTrailCommand, DescribeTrailsCommand, GetTrailStatusCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
@@ -272,4 +272,36 @@ test('the user journey with the AWS CLI alone: mb, create-trail, start-logging, 
   assert.equal(status.IsLogging, true);
   assert.ok(status.LatestDeliveryTime);
   await aws('cloudtrail', 'delete-trail', '--name', 'cli-main');
+});
+
+test('opentrail trails tail prints records as their files land', { timeout: 30_000 }, async () => {
+  const ct = ts.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'tail-logs' }));
+  await ct.send(new CreateTrailCommand({ Name: 'tailme', S3BucketName: 'tail-logs', S3KeyPrefix: 'tp' }));
+  await ct.send(new StartLoggingCommand({ Name: 'tailme' }));
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const bin = new URL('../../bin/opentrail.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, 'trails', 'tail', '--trail', 'tailme', '--endpoint-url', ts.app.url, '--interval', '0.2'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`tail exited with ${code}`)));
+      createInterface({ input: child.stderr! }).on('line', (l) => l.startsWith('following') && resolve());
+    });
+    const call = await ct.send(new DescribeTrailsCommand({ trailNameList: ['tailme'] }));
+    const line = await new Promise<string>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (l.includes(call.$metadata.requestId!)) resolve(l);
+      });
+    });
+    const rec = JSON.parse(line) as { eventName: string; requestID: string };
+    assert.equal(rec.eventName, 'DescribeTrails');
+    assert.equal(rec.requestID, call.$metadata.requestId);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  await ct.send(new DeleteTrailCommand({ Name: 'tailme' }));
 });

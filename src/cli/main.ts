@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { resolveConfig, type ConfigFlags } from '../config.js';
 import { registerAdmin } from './admin.js';
 import { registerValidateLogs } from './validate-logs.js';
+import { registerTrailsTail } from './trails-tail.js';
 import { startServer } from '../server/app.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -46,5 +47,6 @@ export async function main(argv: string[]): Promise<void> {
 
   registerAdmin(program);
   registerValidateLogs(program);
+  registerTrailsTail(program);
   await program.parseAsync(argv);
 }
