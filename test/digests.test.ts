@@ -8,7 +8,7 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreateTrailCommand, DescribeTrailsCommand, ListPublicKeysCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateTrailCommand, DescribeTrailsCommand, GetTrailStatusCommand, ListPublicKeysCommand, StartLoggingCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 import { signingString } from '../src/integrity/digests.js';
@@ -135,6 +135,9 @@ test('digests are signed, chained and list every log file with its SHA-256; the 
     previous = { key, hash, signature: metadata.signature! };
   }
   assert.ok(files >= 2, 'log files were listed');
+  const status = await ts.client().send(new GetTrailStatusCommand({ Name: 'signed' }));
+  assert.ok(status.LatestDigestDeliveryTime instanceof Date && status.LatestDigestDeliveryTime > new Date(Date.now() - 60_000), 'GetTrailStatus reports the latest digest');
+  assert.equal(status.LatestDigestDeliveryError, undefined);
 });
 
 const hasAwsCli = spawnSync('aws', ['--version']).status === 0;

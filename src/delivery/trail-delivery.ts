@@ -15,6 +15,7 @@ import type { CloudTrailRecord } from '../domain/record.js';
 import { selectsEvent, summaryDecides } from '../domain/selectors.js';
 import { policyAllowsCloudTrail } from '../domain/bucket-policy.js';
 import { failpoint } from '../failpoints.js';
+import { ServiceError } from '../protocols/errors.js';
 import type { Digests, DigestLogFile } from '../integrity/digests.js';
 import { createHash } from 'node:crypto';
 import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileJson, logFileKey, uniquePart } from './log-file.js';
@@ -131,7 +132,17 @@ export class TrailDelivery {
         await this.deliverTrail(t);
         if (this.opts.digests) {
           const logging = await this.trails.logging(t);
-          await this.opts.digests.emitDue(t, logging.IsLogging && t.LogFileValidationEnabled);
+          try {
+            if ((await this.opts.digests.emitDue(t, logging.IsLogging && t.LogFileValidationEnabled)) > 0) {
+              const d = await this.trails.delivery(t);
+              await this.trails.setDelivery(t, { ...d, LatestDigestDeliveryTime: Date.now(), LatestDigestDeliveryError: undefined });
+            }
+          } catch (err) {
+            const d = await this.trails.delivery(t);
+            const code = err instanceof ServiceError ? err.code : (err as { name?: string }).name ?? 'InternalError';
+            await this.trails.setDelivery(t, { ...d, LatestDigestDeliveryError: code });
+            throw err;
+          }
         }
         this.failures.delete(t.TrailARN);
       } catch (err) {

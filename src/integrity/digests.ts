@@ -104,7 +104,9 @@ export class Digests {
    * home region's chain exists from the start, so empty periods get their digest too); and once,
    * a final digest when logging stops or validation is turned off, which ends the chain.
    */
-  async emitDue(t: TrailDoc, active: boolean, now = Date.now()): Promise<void> {
+  /** Returns how many digests were written. */
+  async emitDue(t: TrailDoc, active: boolean, now = Date.now()): Promise<number> {
+    let written = 0;
     const states = await this.states(t);
     if (active && !states.some((s) => s.region === t.HomeRegion)) {
       const s = this.fresh(t, t.HomeRegion, now);
@@ -114,6 +116,7 @@ export class Digests {
     for (const s of states) {
       if (s.pendingEnd !== undefined) {
         await this.write(t, s, s.pendingEnd);
+        written++;
         continue;
       }
       if (active && now - s.periodStart < this.intervalMs) continue;
@@ -121,8 +124,10 @@ export class Digests {
       s.pendingEnd = end;
       await this.save(t, s);
       await this.write(t, s, end);
+      written++;
       if (!active) await this.meta.deleteDoc(KIND, t.accountId, this.id(t, s.region));
     }
+    return written;
   }
 
   private async write(t: TrailDoc, s: ChainState, end: number): Promise<void> {
