@@ -44,18 +44,11 @@ export interface HistoryQuery {
   before?: { timeMs: number; seq: number };
 }
 
-export interface HistoryRow {
+/** A lookup's hit: the record, with its lookup keys so a lookup answers without parsing `json`. */
+export interface HistoryRow extends Pick<IndexedEvent, 'eventId' | 'eventName' | 'eventSource' | 'username' | 'accessKeyId' | 'readOnly' | 'resources'> {
   seq: number;
   timeMs: number;
   json: string;
-  /** The record's lookup keys, so a lookup answers without parsing `json`. */
-  eventId: string;
-  eventName: string;
-  eventSource: string;
-  username: string | null;
-  accessKeyId: string | null;
-  readOnly: boolean | null;
-  resources: { type: string | null; name: string }[];
 }
 
 export interface LogEntry {
