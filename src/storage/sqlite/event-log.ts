@@ -35,8 +35,6 @@ function assertCurrentSchema(db: Database.Database): void {
 
 export class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
-  private readonly insertEvent: Database.Statement;
-  private readonly appendTx: (events: IndexedEvent[]) => number[];
   private readonly stmt: (sql: string) => Database.Statement;
   private readonly worker: LogWorkerHandle;
   private readonly history: HistoryIndex;
@@ -49,38 +47,14 @@ export class SqliteEventLog implements EventLog {
     this.db.exec(SCHEMA);
     // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
     this.db.pragma('wal_autocheckpoint = 0');
-    this.insertEvent = this.db.prepare(
-      `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.appendTx = this.db.transaction((events: IndexedEvent[]) => {
-      const seqs: number[] = [];
-      for (const e of events) {
-        const info = this.insertEvent.run(
-          e.accountId,
-          e.region,
-          e.category,
-          e.timeMs,
-          e.eventId,
-          e.eventName,
-          e.eventSource,
-          e.username,
-          e.accessKeyId,
-          e.readOnly === null ? null : e.readOnly ? 1 : 0,
-          e.resources.length ? JSON.stringify(e.resources.map((r) => [r.type, r.name])) : null,
-          e.json,
-        );
-        seqs.push(Number(info.lastInsertRowid));
-      }
-      return seqs;
-    });
     this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
     this.history.indexAll();
     this.worker = startLogWorker(file, opts.indexIntervalMs);
   }
 
+  /** Committed on the log's worker thread, so the fsync never blocks this one. */
   async append(events: IndexedEvent[]): Promise<number[]> {
-    return this.appendTx(events);
+    return this.worker.append(events);
   }
 
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {

@@ -8,9 +8,43 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import { HistoryIndex } from './history-index.js';
 import { statementCache } from './open.js';
+import type { IndexedEvent } from '../interfaces.js';
 
 export interface LogWorkerHandle {
+  /** Commit events (durably: synchronous=FULL) and resolve with their sequence numbers. */
+  append(events: IndexedEvent[]): Promise<number[]>;
   stop(): Promise<void>;
+}
+
+type Reply = { id: number; seqs?: number[]; error?: string };
+
+/** The one INSERT of the log; a transaction per batch. */
+export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) => number[] {
+  const insert = db.prepare(
+    `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources, json)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  return db.transaction((events: IndexedEvent[]) => {
+    const seqs: number[] = [];
+    for (const e of events) {
+      const info = insert.run(
+        e.accountId,
+        e.region,
+        e.category,
+        e.timeMs,
+        e.eventId,
+        e.eventName,
+        e.eventSource,
+        e.username,
+        e.accessKeyId,
+        e.readOnly === null ? null : e.readOnly ? 1 : 0,
+        e.resources.length ? JSON.stringify(e.resources.map((r) => [r.type, r.name])) : null,
+        e.json,
+      );
+      seqs.push(Number(info.lastInsertRowid));
+    }
+    return seqs;
+  });
 }
 
 /** Start maintaining `file` every `intervalMs` on another thread. */
@@ -20,7 +54,32 @@ export function startLogWorker(file: string, intervalMs = 500): LogWorkerHandle 
   worker.on('error', () => undefined); // the main connection indexes what is left when it closes
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (seqs: number[]) => void; reject: (e: Error) => void }>();
+  worker.on('message', (m: Reply) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.seqs) p.resolve(m.seqs);
+    else p.reject(new Error(m.error ?? 'the event log could not commit'));
+  });
+  worker.on('exit', () => {
+    for (const p of pending.values()) p.reject(new Error('the event log worker stopped'));
+    pending.clear();
+  });
   return {
+    append(events: IndexedEvent[]): Promise<number[]> {
+      if (stopping) return Promise.reject(new Error('the event log is closed'));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Referenced while a commit is outstanding, so the process waits for it.
+        worker.ref();
+        worker.postMessage({ type: 'append', id, events });
+      }).finally(() => {
+        if (pending.size === 0 && !stopping) worker.unref();
+      }) as Promise<number[]>;
+    },
     async stop(): Promise<void> {
       if (!stopping) {
         stopping = true;
@@ -37,6 +96,9 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
+  // Commits happen here: FULL fsyncs the WAL at every commit, so an acknowledged event survives kill -9 and power loss.
+  db.pragma('synchronous = FULL');
+  const append = prepareAppend(db);
   const index = new HistoryIndex(db, statementCache(db));
   let stopping = false;
   const work = (): void => {
@@ -53,7 +115,15 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
     }
   };
   const timer = setInterval(work, intervalMs);
-  parentPort.on('message', (m) => {
+  parentPort.on('message', (m: 'stop' | { type: 'append'; id: number; events: IndexedEvent[] }) => {
+    if (m !== 'stop') {
+      try {
+        parentPort!.postMessage({ id: m.id, seqs: append(m.events) } satisfies Reply);
+      } catch (e) {
+        parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
+      }
+      return;
+    }
     if (m === 'stop') {
       stopping = true;
       clearInterval(timer);
