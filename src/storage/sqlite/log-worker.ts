@@ -51,7 +51,9 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
 export function startLogWorker(file: string, intervalMs = 500): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file, intervalMs } });
   worker.unref();
-  worker.on('error', () => undefined); // the main connection indexes what is left when it closes
+  // If the worker dies, commits fail (calls then fail closed with InternalFailure) and the main
+  // connection indexes what is left when it closes.
+  worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
   let nextId = 0;
@@ -63,13 +65,15 @@ export function startLogWorker(file: string, intervalMs = 500): LogWorkerHandle 
     if (m.seqs) p.resolve(m.seqs);
     else p.reject(new Error(m.error ?? 'the event log could not commit'));
   });
+  let gone = false;
   worker.on('exit', () => {
+    gone = true;
     for (const p of pending.values()) p.reject(new Error('the event log worker stopped'));
     pending.clear();
   });
   return {
     append(events: IndexedEvent[]): Promise<number[]> {
-      if (stopping) return Promise.reject(new Error('the event log is closed'));
+      if (stopping || gone) return Promise.reject(new Error(gone && !stopping ? 'the event log worker stopped' : 'the event log is closed'));
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
