@@ -18,6 +18,7 @@ import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { TrailDelivery, type DeliveredFile } from '../src/delivery/trail-delivery.js';
+import { deliveryReaderName } from '../src/domain/trail-model.js';
 import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, peakRssMiB, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, rate: RATE, seconds: SECONDS } = benchArgs({ events: 1_000_000, rate: 5000, seconds: 40 });
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   drain.onDelivered((f) => files.push(...f));
   const last = await app.eventLog.lastSeq();
   t0 = performance.now();
-  const reader = `trail:arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/bench`;
+  const reader = deliveryReaderName({ TrailARN: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/bench` });
   while ((await app.eventLog.getReaderState(reader)).seq < last) await drain.tick();
   const drainSecs = (performance.now() - t0) / 1000;
   const delivered = files.reduce((n, f) => n + f.records, 0);

@@ -2,7 +2,9 @@
 import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { CloudTrailClient, GetTrailCommand } from '@aws-sdk/client-cloudtrail';
-import { S3Client, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../storage/s3/object-store.js';
+import { listAllObjects } from '../storage/object-store.js';
+import { awsTargets } from './aws-targets.js';
 
 interface Flags {
   trail: string;
@@ -26,36 +28,22 @@ export function registerTrailsTail(program: Command): void {
     .option('--from-start', "print today's files already delivered too")
     .option('--interval <seconds>', 'how often to look for new files', '1')
     .action(async (f: Flags) => {
-      const region = f.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-      const endpoint = f.endpointUrl ?? process.env.AWS_ENDPOINT_URL_CLOUDTRAIL ?? process.env.AWS_ENDPOINT_URL;
-      const s3Endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? endpoint;
+      const { region, endpoint, s3Endpoint } = awsTargets(f);
       const ct = new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) });
-      const s3 = new S3Client({ region, ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}) });
+      const store = new S3ObjectStore({ endpoint: s3Endpoint, region, forcePathStyle: Boolean(s3Endpoint), ownerAccountId: '' });
       const trail = (await ct.send(new GetTrailCommand({ Name: f.trail }))).Trail;
       if (!trail?.S3BucketName || !trail.TrailARN) throw new Error(`Trail ${f.trail} has no bucket`);
       const account = trail.TrailARN.split(':')[4]!;
       const bucket = trail.S3BucketName;
       const base = `${trail.S3KeyPrefix ? `${trail.S3KeyPrefix}/` : ''}AWSLogs/${account}/CloudTrail/`;
       const seen = new Set<string>();
-      const list = async (prefix: string, delimiter?: string): Promise<{ keys: string[]; prefixes: string[] }> => {
-        const keys: string[] = [];
-        const prefixes: string[] = [];
-        let token: string | undefined;
-        do {
-          const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-          for (const o of r.Contents ?? []) keys.push(o.Key!);
-          for (const p of r.CommonPrefixes ?? []) prefixes.push(p.Prefix!);
-          token = r.NextContinuationToken;
-        } while (token);
-        return { keys, prefixes };
-      };
       // Today's (and, just after midnight, yesterday's) folder of every region.
       const current = async (): Promise<string[]> => {
-        const regions = (await list(base, '/')).prefixes;
+        const regions = (await listAllObjects(store, bucket, { prefix: base, delimiter: '/' })).commonPrefixes;
         const now = new Date();
         const days = [dayPath(now), dayPath(new Date(now.getTime() - 10 * 60_000))];
         const keys: string[] = [];
-        for (const r of regions) for (const d of new Set(days)) keys.push(...(await list(`${r}${d}`)).keys);
+        for (const r of regions) for (const d of new Set(days)) keys.push(...(await listAllObjects(store, bucket, { prefix: `${r}${d}` })).objects.map((o) => o.key));
         return keys.filter((k) => k.endsWith('.json.gz')).sort();
       };
       if (!f.fromStart) for (const k of await current()) seen.add(k);
@@ -70,11 +58,13 @@ export function registerTrailsTail(program: Command): void {
         for (const key of await current()) {
           if (seen.has(key)) continue;
           seen.add(key);
-          const o = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          const records = (JSON.parse(gunzipSync(Buffer.from(await o.Body!.transformToByteArray())).toString('utf8')) as { Records: unknown[] }).Records;
+          const o = await store.getObject(bucket, key);
+          if (!o) continue; // removed since it was listed
+          const records = (JSON.parse(gunzipSync(o.body).toString('utf8')) as { Records: unknown[] }).Records;
           for (const r of records) process.stdout.write(`${JSON.stringify(r)}\n`);
         }
         await new Promise((r) => setTimeout(r, Number(f.interval) * 1000));
       }
+      await store.close();
     });
 }

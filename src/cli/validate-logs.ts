@@ -6,6 +6,7 @@ import { validateLogs, ValidationInputError } from '../integrity/validate.js';
 import { FsObjectStore } from '../storage/fs/object-store.js';
 import { S3ObjectStore } from '../storage/s3/object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { awsTargets } from './aws-targets.js';
 
 interface Flags {
   trailArn: string;
@@ -45,8 +46,7 @@ export function registerValidateLogs(program: Command): void {
     .option('--data-dir <dir>', 'read objects straight from this opentrail data folder instead of over S3')
     .option('--delivery-lag <seconds>', 'how late after its name\'s minute a log file may be delivered; unlisted files named earlier are reported (default 120)')
     .action(async (f: Flags) => {
-      const region = f.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-      const endpoint = f.endpointUrl ?? process.env.AWS_ENDPOINT_URL_CLOUDTRAIL ?? process.env.AWS_ENDPOINT_URL;
+      const { region, endpoint, s3Endpoint } = awsTargets(f);
       // Credentials: the SDK's standard chain (environment, profiles, …).
       const ct = new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) });
       let store: ObjectStore | undefined;
@@ -61,7 +61,6 @@ export function registerValidateLogs(program: Command): void {
           bucket = trail.S3BucketName;
           prefix ??= trail.S3KeyPrefix;
         }
-        const s3Endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? endpoint;
         store = f.dataDir
           ? new FsObjectStore(join(f.dataDir, 'objects'))
           : new S3ObjectStore({ endpoint: s3Endpoint, region, forcePathStyle: Boolean(s3Endpoint), ownerAccountId: '' });

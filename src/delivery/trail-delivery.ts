@@ -10,10 +10,10 @@ import type { Logger } from 'pino';
 import type { EventLog, LogEntry } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Trails } from '../domain/trails.js';
-import type { TrailDoc, TrailLogging } from '../domain/trail-model.js';
+import { deliveryReaderName, type TrailDoc, type TrailLogging } from '../domain/trail-model.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { selectsEvent, summaryDecides } from '../domain/selectors.js';
-import { policyAllowsCloudTrail } from '../domain/bucket-policy.js';
+import { trailBucketAccess } from '../domain/bucket-policy.js';
 import { failpoint } from '../failpoints.js';
 import { ServiceError } from '../protocols/errors.js';
 import type { Digests, DigestLogFile } from '../integrity/digests.js';
@@ -57,9 +57,6 @@ class DeliveryError extends Error {
   }
 }
 
-export function readerName(t: Pick<TrailDoc, 'TrailARN'>): string {
-  return `trail:${t.TrailARN}`;
-}
 
 interface Selected {
   account: string;
@@ -158,7 +155,7 @@ export class TrailDelivery {
   }
 
   private async deliverTrail(t: TrailDoc): Promise<void> {
-    const reader = readerName(t);
+    const reader = deliveryReaderName(t);
     let { seq, state } = await this.log.getReaderState(reader);
     if (state) {
       // A batch was started and not finished: write it again, identically.
@@ -246,13 +243,9 @@ export class TrailDelivery {
   }
 
   private async checkBucket(t: TrailDoc): Promise<void> {
-    const bucket = await this.store.getBucket(t.S3BucketName);
-    if (!bucket) throw new DeliveryError('NoSuchBucket', `The specified bucket does not exist: ${t.S3BucketName}`);
-    const policy = await this.store.getBucketPolicy(t.S3BucketName);
-    const ownNoPolicy = bucket.ownerAccountId === t.accountId && policy === undefined;
-    if (!ownNoPolicy && !policyAllowsCloudTrail(policy, t.S3BucketName, t.S3KeyPrefix ? `${t.S3KeyPrefix}/` : '', t.accountId)) {
-      throw new DeliveryError('AccessDenied', `The bucket policy of ${t.S3BucketName} does not let CloudTrail write`);
-    }
+    const access = await trailBucketAccess(this.store, t.S3BucketName, t.accountId, t.S3KeyPrefix);
+    if (access === 'missing') throw new DeliveryError('NoSuchBucket', `The specified bucket does not exist: ${t.S3BucketName}`);
+    if (access === 'denied') throw new DeliveryError('AccessDenied', `The bucket policy of ${t.S3BucketName} does not let CloudTrail write`);
   }
 
   private async writeFiles(t: TrailDoc, intent: Intent, selected: Selected[]): Promise<void> {

@@ -1,4 +1,5 @@
 /** Minimal bucket policy evaluation: does a policy let CloudTrail deliver log files? */
+import type { BucketInfo, ObjectStore } from '../storage/object-store.js';
 
 interface Statement {
   Effect?: string;
@@ -107,4 +108,36 @@ export function policyProblem(policyJson: string): string | undefined {
     if ((s as Statement).Action === undefined) return 'Missing required field Action';
   }
   return undefined;
+}
+
+/**
+ * May CloudTrail write a trail's files into `bucket`? A bucket of the trail's own account with no
+ * policy at all is taken as consent (the embedded store has no console to write the policy for
+ * you); any policy present must grant CloudTrail.
+ */
+export async function trailBucketAccess(store: ObjectStore, bucket: string, accountId: string, prefix: string | undefined): Promise<'ok' | 'missing' | 'denied'> {
+  const info = await store.getBucket(bucket);
+  if (!info) return 'missing';
+  const policy = await store.getBucketPolicy(bucket);
+  const ownNoPolicy = info.ownerAccountId === accountId && policy === undefined;
+  return ownNoPolicy || policyAllowsCloudTrail(policy, bucket, prefix ? `${prefix}/` : '', accountId) ? 'ok' : 'denied';
+}
+
+/**
+ * May a caller do `action` on `bucket` (or an object of it, `key`)? The owner account always may;
+ * another account only where the bucket policy allows it.
+ */
+export async function callerBucketAccess(
+  store: ObjectStore,
+  bucket: string,
+  key: string | undefined,
+  caller: { accountId: string; arn: string },
+  action: string,
+): Promise<BucketInfo | 'missing' | 'denied'> {
+  const b = await store.getBucket(bucket);
+  if (!b) return 'missing';
+  if (b.ownerAccountId === caller.accountId) return b;
+  const resource = key !== undefined ? `arn:aws:s3:::${b.name}/${key}` : `arn:aws:s3:::${b.name}`;
+  const policy = await store.getBucketPolicy(b.name).catch(() => undefined);
+  return policyAllowsPrincipal(policy, caller, action, resource) ? b : 'denied';
 }

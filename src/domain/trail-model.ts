@@ -54,6 +54,11 @@ export interface TrailDelivery {
   LatestDigestDeliveryError?: string;
 }
 
+/** The event log reader that delivers a trail's files. */
+export function deliveryReaderName(t: Pick<TrailDoc, 'TrailARN'>): string {
+  return `trail:${t.TrailARN}`;
+}
+
 export function trailArn(region: string, accountId: string, name: string): string {
   return `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`;
 }

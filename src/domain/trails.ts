@@ -26,7 +26,7 @@ import {
   InvalidParameterException,
   InvalidTokenException,
 } from '../protocols/errors.js';
-import { policyAllowsCloudTrail } from './bucket-policy.js';
+import { trailBucketAccess } from './bucket-policy.js';
 import {
   validateAdvancedEventSelectors,
   validateEventSelectors,
@@ -44,6 +44,7 @@ import {
   type TrailDelivery,
   type TrailDoc,
   type TrailLogging,
+  deliveryReaderName,
 } from './trail-model.js';
 
 export const MAX_TRAILS_PER_REGION = 5;
@@ -139,15 +140,9 @@ export class Trails {
   private async checkBucket(accountId: string, bucket: string, prefix: string | undefined): Promise<void> {
     const problem = bucketNameProblem(bucket);
     if (problem) throw new InvalidS3BucketNameException(problem);
-    const info = await this.store.getBucket(bucket);
-    if (!info) throw new S3BucketDoesNotExistException(`S3 bucket does not exist: ${bucket}`);
-    const policy = await this.store.getBucketPolicy(bucket);
-    // A bucket of the trail's own account with no policy at all is taken as consent (the embedded
-    // store has no console to write the policy for you); any policy present must grant CloudTrail.
-    const ownNoPolicy = info.ownerAccountId === accountId && policy === undefined;
-    if (!ownNoPolicy && !policyAllowsCloudTrail(policy, bucket, prefix ? `${prefix}/` : '', accountId)) {
-      throw new InsufficientS3BucketPolicyException(`Incorrect S3 bucket policy is detected for bucket: ${bucket}`);
-    }
+    const access = await trailBucketAccess(this.store, bucket, accountId, prefix);
+    if (access === 'missing') throw new S3BucketDoesNotExistException(`S3 bucket does not exist: ${bucket}`);
+    if (access === 'denied') throw new InsufficientS3BucketPolicyException(`Incorrect S3 bucket policy is detected for bucket: ${bucket}`);
   }
 
   private validateSettings(s: TrailSettings): void {
@@ -251,8 +246,8 @@ export class Trails {
     await this.deleteDoc(KIND, c.accountId, docId(t));
     await this.deleteDoc(LOGGING, c.accountId, t.TrailARN);
     await this.deleteDoc(DELIVERY, c.accountId, t.TrailARN);
-    // The trail's delivery reader (see delivery/trail-delivery.ts readerName) goes with it.
-    await this.log.deleteReader(`trail:${t.TrailARN}`);
+    // The trail's delivery reader goes with it.
+    await this.log.deleteReader(deliveryReaderName(t));
   }
 
   async logging(t: TrailDoc): Promise<TrailLogging> {

@@ -11,15 +11,14 @@
  * same object, and the chain never forks.
  */
 import { createHash, sign } from 'node:crypto';
-import { gzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { Metastore } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrailDoc } from '../domain/trail-model.js';
 import type { SigningKeys } from './signing-keys.js';
 import { failpoint } from '../failpoints.js';
+import { formatEventTime } from '../domain/record.js';
+import { gzipLogFile } from '../delivery/log-file.js';
 
-const gzipAsync = promisify(gzip);
 const KIND = 'digest-state';
 
 export interface DigestLogFile {
@@ -45,7 +44,7 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, as digests write times. */
 export function digestTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return formatEventTime(new Date(ms));
 }
 
 export function digestKey(t: Pick<TrailDoc, 'S3KeyPrefix' | 'Name' | 'HomeRegion'>, accountId: string, region: string, endMs: number): string {
@@ -160,7 +159,7 @@ export class Digests {
     });
     const hash = createHash('sha256').update(body).digest('hex');
     const signature = sign('sha256', Buffer.from(signingString(digestTime(end), t.S3BucketName, objectKey, hash, s.previous?.signature ?? null), 'utf8'), key.privateKeyPem).toString('hex');
-    await this.store.putObject(t.S3BucketName, objectKey, await gzipAsync(body), {
+    await this.store.putObject(t.S3BucketName, objectKey, await gzipLogFile(body), {
       contentType: 'application/json',
       userMetadata: { signature, 'signature-algorithm': 'SHA256withRSA' },
     });

@@ -4,8 +4,9 @@
  * verifiable. The private key lives only in the metastore (mode 0600 in the
  * embedded shape) and never leaves the server.
  */
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { Metastore } from '../storage/interfaces.js';
+import { InvalidTimeRangeException } from '../protocols/errors.js';
 
 const KIND = 'signing-key';
 /** Keys are the service's, not an account's. */
@@ -68,15 +69,15 @@ export class SigningKeys {
     return (await this.all(region)).filter((k) => k.validityStart <= end && k.validityEnd >= start);
   }
 
-  /** Find a key by fingerprint (any region's list may be asked). */
-  async byFingerprint(region: string, fingerprint: string): Promise<SigningKey | undefined> {
-    return (await this.all(region)).find((k) => k.fingerprint === fingerprint);
+  /**
+   * ListPublicKeys: the region's keys valid in [start, end] (each defaulting to now, which gives
+   * the current key). The region's first key is made on first use.
+   */
+  async list(region: string, start?: number, end?: number, now = Date.now()): Promise<SigningKey[]> {
+    const from = start ?? now;
+    const to = end ?? now;
+    if (from > to) throw new InvalidTimeRangeException('Start time must be earlier than end time.');
+    await this.current(region, now);
+    return this.publicKeys(region, from, to);
   }
-}
-
-/** The DER bytes of a key's public half, checked to load as PKCS#1. */
-export function publicKeyBytes(k: Pick<SigningKey, 'publicKeyDer'>): Buffer {
-  const der = Buffer.from(k.publicKeyDer, 'base64');
-  createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
-  return der;
 }

@@ -6,7 +6,8 @@
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { ObjectStore } from '../storage/object-store.js';
+import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
+import { formatEventTime } from '../domain/record.js';
 import { signingString } from './digests.js';
 
 export interface PublicKeyInfo {
@@ -53,8 +54,6 @@ export class ValidationInputError extends Error {}
 const ARN_RE = /^arn:[^:]+:cloudtrail:([^:]+):(\d{12}):trail\/(.+)$/;
 const HOUR = 3600_000;
 
-/** `YYYY-MM-DDTHH:MM:SSZ` */
-export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 interface DigestJson {
   digestStartTime: string;
@@ -78,7 +77,22 @@ function keyStamp(key: string, re: RegExp): string | undefined {
   return m ? m[1] : undefined;
 }
 
-const stampOf = (d: Date): string => isoSeconds(d).replace(/[-:]/g, '');
+const stampOf = (d: Date): string => formatEventTime(d).replace(/[-:]/g, '');
+
+/** An object, or undefined when it (or its bucket) is gone; other errors abort the validation. */
+async function readObject(store: ObjectStore, bucket: string, key: string): ReturnType<ObjectStore['getObject']> {
+  return store.getObject(bucket, key).catch((e: unknown) => {
+    if ((e as { code?: string }).code === 'NoSuchBucket') return undefined;
+    throw e;
+  });
+}
+
+/** Does the hex signature from the digest's metadata verify over its signing string (shared/spec §5.3)? */
+function signatureValid(text: Buffer, d: DigestJson, signatureHex: string | undefined, key: KeyObject): boolean {
+  if (!signatureHex || !/^[0-9a-f]+$/i.test(signatureHex)) return false;
+  const signed = signingString(d.digestEndTime, d.digestS3Bucket, d.digestS3Object, createHash('sha256').update(text).digest('hex'), d.previousDigestSignature);
+  return verify('sha256', Buffer.from(signed), key, Buffer.from(signatureHex, 'hex'));
+}
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
@@ -98,7 +112,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
   const digestRe = new RegExp(
     `^${escapeRe(digestPrefix)}\\d+/\\d+/\\d+/${account}_CloudTrail-Digest_${escapeRe(o.region)}_${escapeRe(trailName)}_${escapeRe(homeRegion)}_(\\d{8}T\\d{6}Z)\\.json\\.gz$`,
   );
-  io.out(`Validating log files for trail ${o.trailArn} between ${isoSeconds(o.start)} and ${isoSeconds(o.end)}`);
+  io.out(`Validating log files for trail ${o.trailArn} between ${formatEventTime(o.start)} and ${formatEventTime(o.end)}`);
   io.out('');
 
   const keys = new Map<string, KeyObject | null>();
@@ -109,7 +123,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
       keys.set(k.fingerprint, null);
     }
   }
-  if (keys.size === 0) throw new ValidationInputError(`No public keys found between ${isoSeconds(o.start)} and ${isoSeconds(o.end)}`);
+  if (keys.size === 0) throw new ValidationInputError(`No public keys found between ${formatEventTime(o.start)} and ${formatEventTime(o.end)}`);
 
   // Every digest of this trail and region whose time falls in [start, end + 1 h], oldest first.
   const startStamp = stampOf(new Date(o.start.getTime() - 60_000));
@@ -118,19 +132,13 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
   // Digests of other trails writing into the same folder: their files are not "extra" files of ours.
   const othersRe = new RegExp(`^${escapeRe(digestPrefix)}\\d+/\\d+/\\d+/${account}_CloudTrail-Digest_${escapeRe(o.region)}_.+_(\\d{8}T\\d{6}Z)\\.json\\.gz$`);
   const others: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await io.store.listObjects(o.bucket, { prefix: digestPrefix, after, maxKeys: 1000 });
-    for (const obj of page.objects) {
-      const stamp = keyStamp(obj.key, digestRe);
-      if (stamp && stamp >= startStamp && stamp <= endStamp) listed.push(obj.key);
-      else if (!stamp) {
-        const other = keyStamp(obj.key, othersRe);
-        if (other && other >= startStamp && other <= endStamp) others.push(obj.key);
-      }
+  for (const obj of (await listAllObjects(io.store, o.bucket, { prefix: digestPrefix })).objects) {
+    const stamp = keyStamp(obj.key, digestRe);
+    if (stamp && stamp >= startStamp && stamp <= endStamp) listed.push(obj.key);
+    else if (!stamp) {
+      const other = keyStamp(obj.key, othersRe);
+      if (other && other >= startStamp && other <= endStamp) others.push(obj.key);
     }
-    if (!page.isTruncated || page.objects.length === 0) break;
-    after = page.objects.at(-1)!.key;
   }
   listed.sort((a, b) => (keyStamp(a, digestRe)! < keyStamp(b, digestRe)! ? -1 : 1));
 
@@ -160,10 +168,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
       for (let j = (i < 0 ? listed.length : i) - 1; j >= 0; j--) if (!visited.has(`${o.bucket}/${listed[j]}`)) return { bucket: o.bucket, key: listed[j]! };
       return undefined;
     };
-    const got = await io.store.getObject(bucket, key).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'NoSuchBucket') return undefined;
-      throw e;
-    });
+    const got = await readObject(io.store, bucket, key);
     if (!got) {
       bad('Digest', bucket, key, 'not found');
       next = olderListed();
@@ -189,17 +194,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
       bad('Digest', bucket, key, `public key not found in region ${homeRegion} for fingerprint ${d.digestPublicKeyFingerprint}`);
     } else if (keys.get(d.digestPublicKeyFingerprint) === null) {
       bad('Digest', bucket, key, `Unable to load PKCS #1 key with fingerprint ${d.digestPublicKeyFingerprint}`);
-    } else if (
-      !sig ||
-      got.info.userMetadata['signature-algorithm'] === undefined ||
-      !/^[0-9a-f]+$/i.test(sig) ||
-      !verify(
-        'sha256',
-        Buffer.from(signingString(d.digestEndTime, d.digestS3Bucket, d.digestS3Object, createHash('sha256').update(text).digest('hex'), d.previousDigestSignature)),
-        keys.get(d.digestPublicKeyFingerprint)!,
-        Buffer.from(sig, 'hex'),
-      )
-    ) {
+    } else if (got.info.userMetadata['signature-algorithm'] === undefined || !signatureValid(text, d, sig, keys.get(d.digestPublicKeyFingerprint)!)) {
       bad('Digest', bucket, key, 'signature verification failed');
     } else {
       good('Digest', bucket, key);
@@ -209,7 +204,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
         listedInDigests.add(`${f.s3Bucket}/${f.s3Object}`);
         logChecks.push({ bucket: f.s3Bucket, key: f.s3Object, hash: f.hashValue });
       }
-      if (d.digestStartTime < isoSeconds(o.start)) {
+      if (d.digestStartTime < formatEventTime(o.start)) {
         // The walk ends here; the digest before it still tells which boundary files are legitimate.
         if (d.previousDigestS3Bucket && d.previousDigestS3Object) {
           const prev = await io.store.getObject(d.previousDigestS3Bucket, d.previousDigestS3Object).catch(() => undefined);
@@ -246,10 +241,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
   // Log files: every listed one hashed (in parallel); then any file in the range no digest lists.
   let done = 0;
   await pool(logChecks, o.concurrency ?? 8, async (c) => {
-    const got = await io.store.getObject(c.bucket, c.key).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'NoSuchBucket') return undefined;
-      throw e;
-    });
+    const got = await readObject(io.store, c.bucket, c.key);
     if (!got) bad('Log', c.bucket, c.key, 'not found');
     else {
       let hash: string | undefined;
@@ -275,12 +267,7 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
         const pk = keys.get(d.digestPublicKeyFingerprint);
         const sig = got.info.userMetadata.signature;
         // Only a digest that verifies vouches for its files.
-        if (
-          pk &&
-          sig &&
-          d.digestS3Object === key &&
-          verify('sha256', Buffer.from(signingString(d.digestEndTime, d.digestS3Bucket, d.digestS3Object, createHash('sha256').update(text).digest('hex'), d.previousDigestSignature)), pk, Buffer.from(sig, 'hex'))
-        ) {
+        if (pk && d.digestS3Object === key && signatureValid(text, d, sig, pk)) {
           for (const f of d.logFiles ?? []) listedInDigests.add(`${f.s3Bucket}/${f.s3Object}`);
         }
       } catch {
@@ -290,26 +277,20 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
     const logPrefix = `${base}/CloudTrail/${o.region}/`;
     const noLaterThan = Date.parse(latest) - (o.deliveryLagMs ?? 120_000);
     const notBefore = Date.parse(earliest);
-    let a: string | undefined;
-    for (;;) {
-      const page = await io.store.listObjects(o.bucket, { prefix: logPrefix, after: a, maxKeys: 1000 });
-      for (const obj of page.objects) {
-        // Files published inside the validated span (by their minute stamp) must be in a digest.
-        const st = /_(\d{8}T\d{4})Z_[A-Za-z0-9]{16}\.json\.gz$/.exec(obj.key)?.[1];
-        if (!st) continue;
-        const minute = Date.parse(`${st.slice(0, 4)}-${st.slice(4, 6)}-${st.slice(6, 8)}T${st.slice(9, 11)}:${st.slice(11, 13)}:00Z`);
-        // A file whose minute overlaps the validated span, named early enough to be digested by now.
-        if (minute + 60_000 > notBefore && minute <= noLaterThan && !listedInDigests.has(`${o.bucket}/${obj.key}`)) {
-          bad('Log', o.bucket, obj.key, 'not listed in any readable digest');
-        }
+    for (const obj of (await listAllObjects(io.store, o.bucket, { prefix: logPrefix })).objects) {
+      // Files published inside the validated span (by their minute stamp) must be in a digest.
+      const st = /_(\d{8}T\d{4})Z_[A-Za-z0-9]{16}\.json\.gz$/.exec(obj.key)?.[1];
+      if (!st) continue;
+      const minute = Date.parse(`${st.slice(0, 4)}-${st.slice(4, 6)}-${st.slice(6, 8)}T${st.slice(9, 11)}:${st.slice(11, 13)}:00Z`);
+      // A file whose minute overlaps the validated span, named early enough to be digested by now.
+      if (minute + 60_000 > notBefore && minute <= noLaterThan && !listedInDigests.has(`${o.bucket}/${obj.key}`)) {
+        bad('Log', o.bucket, obj.key, 'not listed in any readable digest');
       }
-      if (!page.isTruncated || page.objects.length === 0) break;
-      a = page.objects.at(-1)!.key;
     }
   }
 
   io.out('');
-  io.out(`Results requested for ${isoSeconds(o.start)} to ${isoSeconds(o.end)}`);
+  io.out(`Results requested for ${formatEventTime(o.start)} to ${formatEventTime(o.end)}`);
   const nd = summary.digests.valid + summary.digests.invalid;
   const nl = summary.logs.valid + summary.logs.invalid;
   if (listed.length === 0) io.out('No digests found');

@@ -66,3 +66,21 @@ export interface ObjectStore {
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
   close(): Promise<void>;
 }
+
+/** Every object and common prefix under `prefix`, following the pages. */
+export async function listAllObjects(
+  store: ObjectStore,
+  bucket: string,
+  opts: Pick<ListObjectsOptions, 'prefix' | 'delimiter'> = {},
+): Promise<{ objects: ObjectInfo[]; commonPrefixes: string[] }> {
+  const objects: ObjectInfo[] = [];
+  const commonPrefixes: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.listObjects(bucket, { ...opts, after, maxKeys: 1000 });
+    objects.push(...page.objects);
+    commonPrefixes.push(...page.commonPrefixes);
+    after = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || after === undefined) return { objects, commonPrefixes };
+  }
+}

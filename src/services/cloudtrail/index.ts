@@ -40,12 +40,7 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
       ...trailOperations(deps.trails),
       ListPublicKeys: operation({
         handler: async (input: { StartTime?: Date; EndTime?: Date }, ctx: RequestContext) => {
-          const now = Date.now();
-          const start = input.StartTime?.getTime() ?? now;
-          const end = input.EndTime?.getTime() ?? now;
-          if (start > end) throw new InvalidTimeRangeException('Start time must be earlier than end time.');
-          await deps.signingKeys.current(ctx.region, now); // the region's first key is made on first use
-          const keys = await deps.signingKeys.publicKeys(ctx.region, start, end);
+          const keys = await deps.signingKeys.list(ctx.region, input.StartTime?.getTime(), input.EndTime?.getTime());
           return {
             PublicKeyList: keys.map((k) => ({
               Value: Buffer.from(k.publicKeyDer, 'base64'),

@@ -15,12 +15,12 @@ import { operation, type OperationSpec } from '../../protocols/json11-service.js
 import type { Trails } from '../../domain/trails.js';
 import { toTrailShape, toTrailWriteShape, type TrailDoc, type Tag } from '../../domain/trail-model.js';
 import type { AdvancedEventSelector, EventSelector } from '../../domain/selectors.js';
-import type { RecordResource } from '../../domain/record.js';
+import { formatEventTime, type RecordResource } from '../../domain/record.js';
 import { InvalidEventSelectorsException, InvalidInsightSelectorsException, InvalidParameterException, TrailNotFoundException } from '../../protocols/errors.js';
 import type { RequestContext } from '../types.js';
 
 const caller = (ctx: RequestContext) => ({ accountId: ctx.accountId, region: ctx.region });
-const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : formatEventTime(new Date(ms)));
 const date = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
 
 function trailResource(arnOrName: string | undefined, ctx: RequestContext): RecordResource[] | undefined {

@@ -12,7 +12,7 @@ import { ServiceError } from '../../protocols/errors.js';
 import { invalidBucketName, invalidRange, noSuchBucket, noSuchKey, validBucketName } from '../../storage/object-errors.js';
 import { parseXml, xmlDocument, xmlError, escapeXml, type XmlNode } from '../../protocols/rest-xml.js';
 import type { WireResponse } from '../../protocols/json11.js';
-import { policyAllowsPrincipal, policyProblem } from '../../domain/bucket-policy.js';
+import { callerBucketAccess, policyProblem } from '../../domain/bucket-policy.js';
 import { principalArn } from '../../domain/identity.js';
 import { decodeAwsChunked, isAwsChunked } from './chunked.js';
 import { route, type S3Operation, type S3Route } from './route.js';
@@ -128,13 +128,10 @@ export function createS3Service(deps: S3ServiceDeps): Service {
 
   /** The bucket, if the caller may do the operation on it; NoSuchBucket / AccessDenied otherwise. */
   async function authorize(r: S3Route, ctx: RequestContext): Promise<BucketInfo> {
-    const b = await store.getBucket(r.bucket!);
-    if (!b) throw noSuchBucket(r.bucket!);
-    if (b.ownerAccountId === ctx.accountId) return b;
-    const resource = r.key !== undefined ? `arn:aws:s3:::${b.name}/${r.key}` : `arn:aws:s3:::${b.name}`;
-    const policy = await store.getBucketPolicy(b.name).catch(() => undefined);
-    if (policyAllowsPrincipal(policy, { accountId: ctx.accountId, arn: principalArn(ctx.principal) }, ACTION[r.operation], resource)) return b;
-    throw new ServiceError('AccessDenied', 'Access Denied', 403);
+    const access = await callerBucketAccess(store, r.bucket!, r.key, { accountId: ctx.accountId, arn: principalArn(ctx.principal) }, ACTION[r.operation]);
+    if (access === 'missing') throw noSuchBucket(r.bucket!);
+    if (access === 'denied') throw new ServiceError('AccessDenied', 'Access Denied', 403);
+    return access;
   }
 
   function body(req: IncomingRequest): Buffer {

@@ -7,7 +7,7 @@
  * leaves either the old or the new object, never a torn one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync, readdirSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open.js';
@@ -271,25 +271,6 @@ export class FsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
-  }
-
-  /** Remove object files no metadata points to (left by a crash mid-put). */
-  sweepOrphans(): number {
-    let removed = 0;
-    const live = new Set((this.db.prepare('SELECT bucket, file FROM objects').all() as { bucket: string; file: string }[]).map((r) => `${r.bucket}/${r.file}`));
-    const base = join(this.root, 'buckets');
-    if (!existsSync(base)) return 0;
-    for (const b of readdirSync(base)) {
-      for (const sub of readdirSync(join(base, b))) {
-        for (const f of readdirSync(join(base, b, sub))) {
-          if (!live.has(`${b}/${sub}/${f}`)) {
-            rmSync(join(base, b, sub, f), { force: true });
-            removed++;
-          }
-        }
-      }
-    }
-    return removed;
   }
 }
 

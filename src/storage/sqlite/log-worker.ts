@@ -104,10 +104,10 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   db.pragma('synchronous = FULL');
   const append = prepareAppend(db);
   const index = new HistoryIndex(db, statementCache(db));
-  let stopping = false;
   const work = (): void => {
     try {
-      // One batch per round: it holds the write lock, which commits on the main thread wait for.
+      // One batch per round: commits queue behind it on this thread, and the main thread's own
+      // writes (reader checkpoints) wait for its lock.
       index.indexSome(20_000);
     } catch {
       // busy or locked: next time
@@ -128,11 +128,8 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
       }
       return;
     }
-    if (m === 'stop') {
-      stopping = true;
-      clearInterval(timer);
-      db.close();
-      process.exit(0);
-    }
+    clearInterval(timer);
+    db.close();
+    process.exit(0);
   });
 }
