@@ -75,18 +75,23 @@ export const BENCH_SECRET = 'bench-secret-0000000000000000000000000000';
 /** The project folder (benchmarks run from dist/bench). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Numeric `--name value` options, with defaults. */
-export function benchArgs<K extends string>(defaults: Record<K, number>): Record<K, number> {
+/** `--name value` options, with defaults: numbers must be positive; strings one of `choices` when given. */
+export function benchArgs<T extends Record<string, number | string>>(defaults: T, choices: { [K in keyof T]?: readonly string[] } = {}): T {
   const options = Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }]));
   const { values } = parseArgs({ options, strict: true });
-  const out = { ...defaults };
-  for (const k of Object.keys(defaults) as K[]) {
+  const out: Record<string, number | string> = { ...defaults };
+  for (const k of Object.keys(defaults)) {
     const v = (values as Record<string, string | undefined>)[k];
-    if (v !== undefined) {
+    if (v === undefined) continue;
+    if (typeof defaults[k] === 'string') {
+      const allowed = choices[k];
+      if (allowed && !allowed.includes(v)) throw new Error(`--${k} must be one of ${allowed.join(', ')}, not ${v}`);
+      out[k] = v;
+    } else {
       const n = Number(v);
       if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number, not ${v}`);
       out[k] = n;
     }
   }
-  return out;
+  return out as T;
 }

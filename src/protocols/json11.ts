@@ -26,19 +26,21 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> {
 
 /** Serialise an output shape: Date → epoch seconds, Uint8Array → base64, undefined dropped. */
 export function toWire(value: unknown): unknown {
-  if (value === null || value === undefined) return value;
+  if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.getTime() / 1000;
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toWire);
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v === undefined) continue;
-      out[k] = toWire(v);
-    }
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = toWire(value[i]);
     return out;
   }
-  return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v !== undefined) out[k] = toWire(v);
+  }
+  return out;
 }
 
 export function json11Success(output: unknown, requestId: string): WireResponse {

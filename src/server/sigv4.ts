@@ -5,7 +5,7 @@
  */
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { NodeSha256 } from './node-sha256.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IncompleteSignatureException,
@@ -154,7 +154,7 @@ export async function verifySignature(req: SignedRequest, cred: Credential, secr
     credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
     region: cred.region,
     service: cred.service,
-    sha256: Sha256,
+    sha256: NodeSha256,
     uriEscapePath: !isS3,
     applyChecksum: false,
   });

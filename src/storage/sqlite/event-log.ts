@@ -4,6 +4,7 @@ import type { EventLog, HistoryQuery, HistoryRow, IndexedEvent, LogEntry } from 
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
+import { historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -38,8 +39,10 @@ export class SqliteEventLog implements EventLog {
   private readonly stmt: (sql: string) => Database.Statement;
   private readonly worker: LogWorkerHandle;
   private readonly history: HistoryIndex;
+  private readonly reader: HistoryReaderHandle;
+  private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
 
-  /** `indexIntervalMs`: how often the worker thread indexes and checkpoints. */
+  /** `indexIntervalMs`: how often the worker thread indexes (and, every fifth time, checkpoints). */
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
@@ -50,6 +53,8 @@ export class SqliteEventLog implements EventLog {
     this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
     this.history.indexAll();
     this.worker = startLogWorker(file, opts.indexIntervalMs);
+    this.readHistory = historyReader(this.db, this.stmt, this.history);
+    this.reader = startHistoryReader(file);
   }
 
   /** Committed on the log's worker thread, so the fsync never blocks this one. */
@@ -57,34 +62,16 @@ export class SqliteEventLog implements EventLog {
     return this.worker.append(events);
   }
 
+  /** On the reader thread; on this connection if that thread has gone. */
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
-    const hits = this.history.find(q);
-    if (hits.length === 0) return [];
-    type Row = { seq: number; json: string; event_id: string; event_name: string; event_source: string; username: string | null; access_key_id: string | null; read_only: number | null; resources: string | null };
-    const rows = new Map<number, Row>();
-    for (const r of this.stmt(
-      `SELECT seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`,
-    ).all(...hits.map((h) => h.seq)) as Row[]) {
-      rows.set(r.seq, r);
+    if (this.reader.alive) {
+      try {
+        return await this.reader.lookup(q);
+      } catch (e) {
+        if (this.reader.alive) throw e;
+      }
     }
-    const out: HistoryRow[] = [];
-    for (const h of hits) {
-      const r = rows.get(h.seq);
-      if (!r) continue;
-      out.push({
-        seq: h.seq,
-        timeMs: h.timeMs,
-        json: r.json,
-        eventId: r.event_id,
-        eventName: r.event_name,
-        eventSource: r.event_source,
-        username: r.username,
-        accessKeyId: r.access_key_id,
-        readOnly: r.read_only === null ? null : r.read_only === 1,
-        resources: r.resources ? (JSON.parse(r.resources) as [string | null, string][]).map(([type, name]) => ({ type, name })) : [],
-      });
-    }
-    return out;
+    return this.readHistory(q);
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
@@ -147,7 +134,6 @@ export class SqliteEventLog implements EventLog {
       await new Promise((r) => setImmediate(r));
       if (!this.db.open) return total;
     }
-    while (this.db.open && this.history.dropExpired(beforeMs, 20_000) > 0) await new Promise((r) => setImmediate(r));
     return total;
   }
 
@@ -157,6 +143,7 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.db.open) {
+      await this.reader.stop();
       await this.worker.stop();
       this.history.indexAll();
       this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -5,7 +5,7 @@
  * thousands of scattered index pages, and ingest slowed from 10k to 4k
  * events/s as the log grew. Instead the log's rows carry their keys as plain
  * columns, and this index is one WITHOUT ROWID table of
- * (scope, kind, value, time, seq) entries, filled every few hundred
+ * (scope, kind, value, time, seq) entries, filled every hundred
  * milliseconds from the rows not yet indexed, sorted first so each batch
  * touches each index page once. Lookups read the index and scan the small
  * unindexed tail of the log, so a committed event is visible at once.
@@ -57,6 +57,29 @@ const TAIL_FILTER: Record<LookupKey, string> = {
   ResourceName: "EXISTS (SELECT 1 FROM json_each(events.resources) j WHERE json_extract(j.value, '$[1]') = ?)",
 };
 
+/** The index entries of the events `where` selects (a condition on `e`, the events table), as SQL. */
+function entriesOf(where: string): string {
+  return `
+    WITH t AS MATERIALIZED (
+      SELECT s.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources
+      FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+      WHERE ${where}
+    )
+    SELECT scope, kind, value, time_ms, seq FROM (
+      SELECT scope, 0 AS kind, '' AS value, time_ms, seq FROM t
+      UNION ALL SELECT scope, 1, event_name, time_ms, seq FROM t
+      UNION ALL SELECT scope, 2, event_source, time_ms, seq FROM t
+      UNION ALL SELECT scope, 3, username, time_ms, seq FROM t WHERE username IS NOT NULL
+      UNION ALL SELECT scope, 4, access_key_id, time_ms, seq FROM t WHERE access_key_id IS NOT NULL
+      UNION ALL SELECT scope, 5, CASE read_only WHEN 1 THEN 'true' ELSE 'false' END, time_ms, seq FROM t WHERE read_only IS NOT NULL
+      UNION ALL SELECT scope, 6, event_id, time_ms, seq FROM t
+      UNION ALL SELECT t.scope, 7, json_extract(j.value, '$[0]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
+        WHERE t.resources IS NOT NULL AND json_extract(j.value, '$[0]') IS NOT NULL
+      UNION ALL SELECT t.scope, 8, json_extract(j.value, '$[1]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
+        WHERE t.resources IS NOT NULL
+    )`;
+}
+
 /**
  * Used from two connections: the main thread (lookups, purge, indexing at open and close) and the
  * log's worker thread (indexing as events arrive). All state is read from the database, so the
@@ -75,26 +98,7 @@ export class HistoryIndex {
     const addScopes = this.stmt(
       'INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM events WHERE seq > ? AND seq <= ?',
     );
-    const entries = this.stmt(`
-      INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq)
-      WITH t AS MATERIALIZED (
-        SELECT s.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources
-        FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
-        WHERE e.seq > ? AND e.seq <= ?
-      )
-      SELECT scope, kind, value, time_ms, seq FROM (
-        SELECT scope, 0 AS kind, '' AS value, time_ms, seq FROM t
-        UNION ALL SELECT scope, 1, event_name, time_ms, seq FROM t
-        UNION ALL SELECT scope, 2, event_source, time_ms, seq FROM t
-        UNION ALL SELECT scope, 3, username, time_ms, seq FROM t WHERE username IS NOT NULL
-        UNION ALL SELECT scope, 4, access_key_id, time_ms, seq FROM t WHERE access_key_id IS NOT NULL
-        UNION ALL SELECT scope, 5, CASE read_only WHEN 1 THEN 'true' ELSE 'false' END, time_ms, seq FROM t WHERE read_only IS NOT NULL
-        UNION ALL SELECT scope, 6, event_id, time_ms, seq FROM t
-        UNION ALL SELECT t.scope, 7, json_extract(j.value, '$[0]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
-          WHERE t.resources IS NOT NULL AND json_extract(j.value, '$[0]') IS NOT NULL
-        UNION ALL SELECT t.scope, 8, json_extract(j.value, '$[1]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
-          WHERE t.resources IS NOT NULL
-      ) ORDER BY 1, 2, 3, 4, 5`);
+    const entries = this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${entriesOf('e.seq > ? AND e.seq <= ?')} ORDER BY 1, 2, 3, 4, 5`);
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     this.batch = this.db.transaction((limit: number): number => {
@@ -170,35 +174,20 @@ export class HistoryIndex {
   }
 
   /**
-   * Remove up to `limit` "every event" entries older than `beforeMs` and return their seqs, so the
-   * caller deletes those events in the same transaction.
+   * The seqs of up to `limit` events older than `beforeMs`, oldest first, with all their index
+   * entries removed, so the caller deletes those events in the same transaction. Each entry is
+   * removed by its key, so a purge costs what it removes, not the size of the index.
    */
   takeExpired(beforeMs: number, limit: number): number[] {
     const seqs: number[] = [];
     for (const scope of this.scopeIds()) {
-      const rows = this.stmt("SELECT time_ms AS t, seq FROM hist WHERE scope = ? AND kind = 0 AND value = '' AND time_ms < ? ORDER BY time_ms LIMIT ?").all(scope, beforeMs, limit - seqs.length) as { t: number; seq: number }[];
-      const del = this.stmt("DELETE FROM hist WHERE scope = ? AND kind = 0 AND value = '' AND time_ms = ? AND seq = ?");
-      for (const r of rows) {
-        del.run(scope, r.t, r.seq);
-        seqs.push(r.seq);
-      }
+      const rows = this.stmt("SELECT seq FROM hist WHERE scope = ? AND kind = 0 AND value = '' AND time_ms < ? ORDER BY time_ms LIMIT ?").all(scope, beforeMs, limit - seqs.length) as { seq: number }[];
+      for (const r of rows) seqs.push(r.seq);
       if (seqs.length >= limit) break;
     }
-    return seqs;
-  }
-
-  /** Drop index entries older than `beforeMs`, a slice at a time; returns how many went. */
-  dropExpired(beforeMs: number, limit: number): number {
-    let n = 0;
-    for (const scope of this.scopeIds()) {
-      for (let kind = 1; kind <= 8 && n < limit; kind++) {
-        n += this.stmt(
-          `DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN
-             (SELECT scope, kind, value, time_ms, seq FROM hist WHERE scope = ? AND kind = ? AND time_ms < ? LIMIT ?)`,
-        ).run(scope, kind, beforeMs, limit - n).changes;
-      }
-      if (n >= limit) break;
+    if (seqs.length > 0) {
+      this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(JSON.stringify(seqs));
     }
-    return n;
+    return seqs;
   }
 }

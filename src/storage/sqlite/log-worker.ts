@@ -18,6 +18,9 @@ export interface LogWorkerHandle {
 
 type Reply = { id: number; seqs?: number[]; error?: string };
 
+/** Indexing rounds per WAL checkpoint. */
+const CHECKPOINT_EVERY = 5;
+
 /** The one INSERT of the log; a transaction per batch. */
 export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) => number[] {
   const insert = db.prepare(
@@ -48,7 +51,7 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
 }
 
 /** Start maintaining `file` every `intervalMs` on another thread. */
-export function startLogWorker(file: string, intervalMs = 500): LogWorkerHandle {
+export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file, intervalMs } });
   worker.unref();
   // If the worker dies, commits fail (calls then fail closed with InternalFailure) and the main
@@ -104,6 +107,9 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   db.pragma('synchronous = FULL');
   const append = prepareAppend(db);
   const index = new HistoryIndex(db, statementCache(db));
+  // Index often, so the unindexed tail every lookup scans stays a few hundred rows at most;
+  // checkpoint less often (each one syncs the database file).
+  let round = 0;
   const work = (): void => {
     try {
       // One batch per round: commits queue behind it on this thread, and the main thread's own
@@ -112,6 +118,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
     } catch {
       // busy or locked: next time
     }
+    if (++round % CHECKPOINT_EVERY !== 0) return;
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {

@@ -1,0 +1,123 @@
+/**
+ * LookupEvents reads on their own thread and connection. Finding a page in
+ * the index and reading its fifty records out of SQLite is most of a
+ * lookup's cost, and better-sqlite3 is synchronous: on the main thread it
+ * would serialise every lookup behind the HTTP, signature and encoding work
+ * of every other request. Here it runs beside that work, on the other core.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { HistoryQuery, HistoryRow } from '../interfaces.js';
+import { HistoryIndex } from './history-index.js';
+import { statementCache } from './open.js';
+
+/** seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources */
+type Row = [number, string, string, string, string, string | null, string | null, number | null, string | null];
+
+/** Find a page of events and read their records, in one snapshot. */
+export function historyReader(db: Database.Database, stmt: (sql: string) => Database.Statement, index: HistoryIndex): (q: HistoryQuery) => HistoryRow[] {
+  return db.transaction((q: HistoryQuery): HistoryRow[] => {
+    const hits = index.find(q);
+    if (hits.length === 0) return [];
+    const rows = new Map<number, Row>();
+    const select = stmt(
+      `SELECT seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`,
+    );
+    // Rows as arrays: fifty records a page, and objects per row cost more than the columns.
+    for (const r of select.raw(true).all(...hits.map((h) => h.seq)) as Row[]) rows.set(r[0], r);
+    const out: HistoryRow[] = [];
+    for (const h of hits) {
+      const r = rows.get(h.seq);
+      if (!r) continue;
+      const [, json, eventId, eventName, eventSource, username, accessKeyId, readOnly, resources] = r;
+      out.push({
+        seq: h.seq,
+        timeMs: h.timeMs,
+        json,
+        eventId,
+        eventName,
+        eventSource,
+        username,
+        accessKeyId,
+        readOnly: readOnly === null ? null : readOnly === 1,
+        resources: resources ? (JSON.parse(resources) as [string | null, string][]).map(([type, name]) => ({ type, name })) : [],
+      });
+    }
+    return out;
+  });
+}
+
+export interface HistoryReaderHandle {
+  lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  /** False once the thread has gone (the caller then reads on its own connection). */
+  readonly alive: boolean;
+  stop(): Promise<void>;
+}
+
+type Reply = { id: number; rows?: HistoryRow[]; error?: string };
+
+export function startHistoryReader(file: string): HistoryReaderHandle {
+  // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
+  // one every few lookups showed as latency spikes.
+  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  worker.unref();
+  worker.on('error', () => undefined);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let alive = true;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (rows: HistoryRow[]) => void; reject: (e: Error) => void }>();
+  worker.on('message', (m: Reply) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
+    if (m.rows) p.resolve(m.rows);
+    else p.reject(new Error(m.error ?? 'the history lookup failed'));
+  });
+  worker.on('exit', () => {
+    alive = false;
+    for (const p of pending.values()) p.reject(new Error('the history reader stopped'));
+    pending.clear();
+  });
+  return {
+    get alive() {
+      return alive;
+    },
+    lookup(q: HistoryQuery): Promise<HistoryRow[]> {
+      if (!alive) return Promise.reject(new Error('the history reader stopped'));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, q });
+      });
+    },
+    async stop(): Promise<void> {
+      if (alive) {
+        worker.ref(); // keep the process alive until the thread has closed its connection
+        worker.postMessage('stop');
+      }
+      await exited;
+    },
+  };
+}
+
+if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string } | null)?.historyReaderFile) {
+  const file = (workerData as { historyReaderFile: string }).historyReaderFile;
+  const db = new Database(file, { readonly: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  const stmt = statementCache(db);
+  const read = historyReader(db, stmt, new HistoryIndex(db, stmt));
+  parentPort.on('message', (m: 'stop' | { id: number; q: HistoryQuery }) => {
+    if (m === 'stop') {
+      db.close();
+      process.exit(0);
+    }
+    try {
+      parentPort!.postMessage({ id: m.id, rows: read(m.q) } satisfies Reply);
+    } catch (e) {
+      parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
+    }
+  });
+}
