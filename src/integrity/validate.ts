@@ -4,8 +4,9 @@
  * codes), and more: log files that no digest lists and digests the chain never
  * reaches are reported too, and log files are checked in parallel.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { createHash, createPublicKey, verify, webcrypto, type KeyObject } from 'node:crypto';
+import { gunzip, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
 import { formatEventTime } from '../domain/record.js';
 import { signingString } from './digests.js';
@@ -53,6 +54,19 @@ export class ValidationInputError extends Error {}
 
 const ARN_RE = /^arn:[^:]+:cloudtrail:([^:]+):(\d{12}):trail\/(.+)$/;
 const HOUR = 3600_000;
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * SHA-256 (hex) of a gzip file's content. Both steps run on libuv's thread pool (zlib's async
+ * API and WebCrypto's digest), so files decompress and hash in parallel on every core. The
+ * output buffer is sized from the gzip trailer's length field (capped at 8 MB: it is only a hint), so
+ * a file inflates in one pass instead of 16 KB round trips to the pool.
+ */
+export async function gzipContentSha256(gz: Buffer): Promise<string> {
+  const hint = gz.length >= 18 ? gz.readUInt32LE(gz.length - 4) : 0;
+  const raw = await gunzipAsync(gz, { chunkSize: Math.min(Math.max(hint + 1024, 16_384), 8 << 20) });
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', raw)).toString('hex');
+}
 
 
 interface DigestJson {
@@ -240,13 +254,13 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
 
   // Log files: every listed one hashed (in parallel); then any file in the range no digest lists.
   let done = 0;
-  await pool(logChecks, o.concurrency ?? 8, async (c) => {
+  await pool(logChecks, o.concurrency ?? 16, async (c) => {
     const got = await readObject(io.store, c.bucket, c.key);
     if (!got) bad('Log', c.bucket, c.key, 'not found');
     else {
       let hash: string | undefined;
       try {
-        hash = createHash('sha256').update(gunzipSync(got.body)).digest('hex');
+        hash = await gzipContentSha256(got.body);
       } catch {
         bad('Log', c.bucket, c.key, 'invalid format');
       }

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../sqlite/open.js';
+import { openSqlite, statementCache } from '../sqlite/open.js';
 import type { BucketInfo, ByteRange, ListObjectsOptions, ListObjectsResult, ObjectInfo, ObjectStore, PutObjectOptions } from '../object-store.js';
 import { bucketExists, bucketNotEmpty, invalidBucketName, invalidRange, noSuchBucket, noSuchBucketPolicy, preconditionFailed, validBucketName } from '../object-errors.js';
 
@@ -67,11 +67,13 @@ function prefixEnd(p: string): string | undefined {
 
 export class FsObjectStore implements ObjectStore {
   private readonly db: Database.Database;
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(private readonly root: string) {
     mkdirSync(root, { recursive: true });
     this.db = openSqlite(join(root, 'objects.db'));
     this.db.exec(SCHEMA);
+    this.stmt = statementCache(this.db);
   }
 
   private bucketDir(bucket: string): string {
@@ -80,7 +82,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   private bucketRow(name: string): BucketRow | undefined {
-    return this.db.prepare('SELECT * FROM buckets WHERE name = ?').get(name) as BucketRow | undefined;
+    return this.stmt('SELECT * FROM buckets WHERE name = ?').get(name) as BucketRow | undefined;
   }
 
   private requireBucket(name: string): BucketRow {
@@ -95,15 +97,15 @@ export class FsObjectStore implements ObjectStore {
     if (existing) throw bucketExists(name, existing.owner === ownerAccountId);
     mkdirSync(dir, { recursive: true });
     const now = Date.now();
-    this.db.prepare('INSERT INTO buckets (name, owner, region, created_at) VALUES (?, ?, ?, ?)').run(name, ownerAccountId, region, now);
+    this.stmt('INSERT INTO buckets (name, owner, region, created_at) VALUES (?, ?, ?, ?)').run(name, ownerAccountId, region, now);
     return { name, ownerAccountId, region, createdAt: new Date(now) };
   }
 
   async deleteBucket(name: string): Promise<void> {
     this.requireBucket(name);
-    const any = this.db.prepare('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name);
+    const any = this.stmt('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name);
     if (any) throw bucketNotEmpty(name);
-    this.db.prepare('DELETE FROM buckets WHERE name = ?').run(name);
+    this.stmt('DELETE FROM buckets WHERE name = ?').run(name);
     rmSync(this.bucketDir(name), { recursive: true, force: true });
   }
 
@@ -114,7 +116,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
-    return (this.db.prepare('SELECT * FROM buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
+    return (this.stmt('SELECT * FROM buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
   }
 
   async getBucketPolicy(name: string): Promise<string | undefined> {
@@ -123,13 +125,13 @@ export class FsObjectStore implements ObjectStore {
 
   async putBucketPolicy(name: string, policy: string): Promise<void> {
     this.requireBucket(name);
-    this.db.prepare('UPDATE buckets SET policy = ? WHERE name = ?').run(policy, name);
+    this.stmt('UPDATE buckets SET policy = ? WHERE name = ?').run(policy, name);
   }
 
   async deleteBucketPolicy(name: string): Promise<void> {
     const b = this.requireBucket(name);
     if (b.policy === null) throw noSuchBucketPolicy(name);
-    this.db.prepare('UPDATE buckets SET policy = NULL WHERE name = ?').run(name);
+    this.stmt('UPDATE buckets SET policy = NULL WHERE name = ?').run(name);
   }
 
   async putObject(bucket: string, key: string, body: Buffer, opts: PutObjectOptions = {}): Promise<ObjectInfo> {
@@ -166,11 +168,10 @@ export class FsObjectStore implements ObjectStore {
     let replaced: string | undefined;
     try {
       this.db.transaction(() => {
-        const old = this.db.prepare('SELECT file FROM objects WHERE bucket = ? AND key = ?').get(bucket, key) as { file: string } | undefined;
+        const old = this.stmt('SELECT file FROM objects WHERE bucket = ? AND key = ?').get(bucket, key) as { file: string } | undefined;
         if (old && opts.ifNoneMatch) throw preconditionFailed(bucket, key);
         replaced = old?.file;
-        this.db
-          .prepare(
+        this.stmt(
             `INSERT INTO objects (bucket, key, file, size, etag, content_type, user_meta, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag,
                content_type = excluded.content_type, user_meta = excluded.user_meta, last_modified = excluded.last_modified`,
@@ -187,7 +188,7 @@ export class FsObjectStore implements ObjectStore {
 
   private row(bucket: string, key: string): ObjectRow | undefined {
     this.requireBucket(bucket);
-    return this.db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
+    return this.stmt('SELECT * FROM objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Buffer } | undefined> {
@@ -208,7 +209,7 @@ export class FsObjectStore implements ObjectStore {
   async deleteObject(bucket: string, key: string): Promise<void> {
     const r = this.row(bucket, key);
     if (!r) return;
-    this.db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?').run(bucket, key);
+    this.stmt('DELETE FROM objects WHERE bucket = ? AND key = ?').run(bucket, key);
     rmSync(join(this.bucketDir(bucket), r.file), { force: true });
   }
 
@@ -236,8 +237,8 @@ export class FsObjectStore implements ObjectStore {
       }
     }
     const range = end ? 'AND key < ?' : '';
-    const gt = this.db.prepare(`SELECT * FROM objects WHERE bucket = ? AND key > ? ${range} ORDER BY key LIMIT ?`);
-    const ge = this.db.prepare(`SELECT * FROM objects WHERE bucket = ? AND key >= ? ${range} ORDER BY key LIMIT ?`);
+    const gt = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND key > ? ${range} ORDER BY key LIMIT ?`);
+    const ge = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND key >= ? ${range} ORDER BY key LIMIT ?`);
     let last: string | undefined;
     for (;;) {
       const params: unknown[] = [bucket, cursor];
