@@ -246,7 +246,7 @@ test('S3 calls are recorded: bucket calls as management events; object calls as 
   assert.equal((rec.requestParameters as { bucketName: string }).bucketName, 'recorded');
   // Data events are not in event history (as AWS), but they are in the log the trails read.
   const all = await ts.app.eventLog.readFrom(0, 100_000);
-  const records = all.map((e) => JSON.parse(e.json) as Record<string, unknown>);
+  const records = all.map((e) => JSON.parse(e.json.toString('utf8')) as Record<string, unknown>);
   const putRec = records.find((r) => r.eventName === 'PutObject' && r.requestID === put.$metadata.requestId);
   assert.ok(putRec, 'PutObject on the selected bucket recorded');
   assert.equal(putRec.eventCategory, 'Data');

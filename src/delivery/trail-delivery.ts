@@ -61,7 +61,7 @@ class DeliveryError extends Error {
 interface Selected {
   account: string;
   region: string;
-  json: string;
+  json: Buffer;
   timeMs: number;
 }
 
@@ -222,7 +222,7 @@ export class TrailDelivery {
       // Most events are decided on the index columns; only the rest are parsed.
       const view = summaryDecides(sel, category)
         ? ({ eventCategory: category, eventSource: e.eventSource, eventName: e.eventName, readOnly: e.readOnly ?? undefined, awsRegion: e.region } as CloudTrailRecord)
-        : (JSON.parse(e.json) as CloudTrailRecord);
+        : (JSON.parse(e.json.toString('utf8')) as CloudTrailRecord);
       if (!selectsEvent(view, sel)) continue;
       out.push({ account: e.accountId, region: e.region, json: e.json, timeMs: e.timeMs });
     }
@@ -251,7 +251,7 @@ export class TrailDelivery {
   private async writeFiles(t: TrailDoc, intent: Intent, selected: Selected[]): Promise<void> {
     const attempt = Date.now();
     await this.checkBucket(t);
-    const groups = new Map<string, { account: string; region: string; jsons: string[]; times: number[] }>();
+    const groups = new Map<string, { account: string; region: string; jsons: Buffer[]; times: number[] }>();
     for (const s of selected) {
       const k = `${s.account}/${s.region}`;
       let g = groups.get(k);
@@ -260,7 +260,7 @@ export class TrailDelivery {
       g.times.push(s.timeMs);
     }
     const files: DeliveredFile[] = [];
-    const parts: { key: string; region: string; jsons: string[]; times: number[] }[] = [];
+    const parts: { key: string; region: string; jsons: Buffer[]; times: number[] }[] = [];
     for (const g of groups.values()) {
       for (let i = 0; i * this.maxRecords < g.jsons.length; i++) {
         const key = logFileKey({

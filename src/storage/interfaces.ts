@@ -53,7 +53,11 @@ export interface HistoryRow extends Pick<IndexedEvent, 'eventId' | 'eventName' |
 
 export interface LogEntry {
   seq: number;
-  json: string;
+  /**
+   * The record's JSON as committed, in UTF-8 bytes: readers copy it into log files as it is, and
+   * bytes live outside the JS heap, where 50,000 of them in flight cost the collector nothing.
+   */
+  json: Buffer;
   /** Index columns, so readers can often decide without parsing the JSON. */
   accountId: string;
   region: string;

@@ -76,20 +76,17 @@ export class SqliteEventLog implements EventLog {
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
     const rows = this.stmt(
-      `SELECT seq, json, account_id AS accountId, region, category, event_source AS eventSource, event_name AS eventName, read_only AS ro, time_ms AS timeMs
+      `SELECT seq, CAST(json AS BLOB), account_id, region, category, event_source, event_name, read_only, time_ms
        FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-    ).all(afterSeq, limit) as (Omit<LogEntry, 'readOnly'> & { ro: number | null })[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      json: r.json,
-      accountId: r.accountId,
-      region: r.region,
-      category: r.category,
-      eventSource: r.eventSource,
-      eventName: r.eventName,
-      readOnly: r.ro === null ? null : r.ro === 1,
-      timeMs: r.timeMs,
-    }));
+    )
+      .raw(true)
+      .all(afterSeq, limit) as [number, Buffer, string, string, string, string, string, number | null, number][];
+    const out = new Array<LogEntry>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, json, accountId, region, category, eventSource, eventName, ro, timeMs] = rows[i]!;
+      out[i] = { seq, json, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
+    }
+    return out;
   }
 
   async getCheckpoint(reader: string): Promise<number> {
