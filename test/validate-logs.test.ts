@@ -11,6 +11,7 @@ import { CreateTrailCommand, DescribeTrailsCommand, ListPublicKeysCommand, Start
 import { S3Client, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 import { validateLogs } from '../src/integrity/validate.js';
+import { workerLogChecker } from '../src/integrity/log-check-pool.js';
 import { S3ObjectStore } from '../src/storage/s3/object-store.js';
 import { fingerprintOf } from '../src/integrity/signing-keys.js';
 import { signingString } from '../src/integrity/digests.js';
@@ -37,15 +38,19 @@ async function write(key: string, o: { body: Buffer; metadata: Record<string, st
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: o.body, Metadata: o.metadata }));
 }
 
-async function run(): Promise<{ code: number; errors: string[]; out: string[] }> {
+/** Validate; log files are read on this thread, or (`threads`) on the command line's worker threads. */
+async function run(opts: { threads?: boolean } = {}): Promise<{ code: number; errors: string[]; out: string[] }> {
   const out: string[] = [];
   const errors: string[] = [];
-  const store = new S3ObjectStore({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, ownerAccountId: ACCOUNT });
+  const spec = { kind: 's3', endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } } as const;
+  const store = new S3ObjectStore({ ...spec, ownerAccountId: ACCOUNT });
+  const logChecker = opts.threads ? workerLogChecker(spec, 2) : undefined;
   try {
     const summary = await validateLogs(
       { trailArn: ARN, start, end, region: 'us-east-1', bucket: BUCKET, deliveryLagMs: 0 },
       {
         store,
+        logChecker,
         publicKeys: async (s, e) => ((await ts.client().send(new ListPublicKeysCommand({ StartTime: s, EndTime: e }))).PublicKeyList ?? []).map((k) => ({ fingerprint: k.Fingerprint!, der: k.Value! })),
         out: (l) => out.push(l),
         err: (l) => l && errors.push(l),
@@ -53,6 +58,7 @@ async function run(): Promise<{ code: number; errors: string[]; out: string[] }>
     );
     return { code: summary.exitCode, errors, out };
   } finally {
+    await logChecker?.close();
     await store.close();
   }
 }
@@ -61,16 +67,19 @@ async function run(): Promise<{ code: number; errors: string[]; out: string[] }>
 async function tampered(what: () => Promise<() => Promise<void>>, expected: RegExp[]): Promise<void> {
   const restore = await what();
   try {
-    const r = await run();
-    assert.equal(r.code, 1, `exit code; errors: ${r.errors.join(' | ')}`);
-    for (const re of expected) assert.ok(r.errors.some((l) => re.test(l)), `expected ${re} in:\n${r.errors.join('\n')}`);
-    // Besides the expected lines, only files left unvouched by a rejected digest may be named.
-    const others = r.errors.filter((l) => !expected.some((re) => re.test(l)) && !/\tINVALID: not listed in any readable digest$/.test(l));
-    assert.deepEqual(others, [], 'no other complaints');
+    for (const threads of [false, true]) {
+      const r = await run({ threads });
+      const how = threads ? 'log files read on worker threads' : 'log files read on this thread';
+      assert.equal(r.code, 1, `exit code (${how}); errors: ${r.errors.join(' | ')}`);
+      for (const re of expected) assert.ok(r.errors.some((l) => re.test(l)), `expected ${re} (${how}) in:\n${r.errors.join('\n')}`);
+      // Besides the expected lines, only files left unvouched by a rejected digest may be named.
+      const others = r.errors.filter((l) => !expected.some((re) => re.test(l)) && !/\tINVALID: not listed in any readable digest$/.test(l));
+      assert.deepEqual(others, [], `no other complaints (${how})`);
+    }
   } finally {
     await restore();
   }
-  assert.equal((await run()).code, 0, 'valid again once restored');
+  assert.equal((await run({ threads: true })).code, 0, 'valid again once restored');
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -118,6 +127,14 @@ test('an intact trail validates, from the API and from the command line', { time
   assert.match(cli.stdout, /^Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail\/vlog between /);
   assert.match(cli.stdout, new RegExp(`${n}/${n} digest files valid`));
   assert.match(cli.stdout, /Digest file\ts3:\/\/vl-logs\/AWSLogs\/.*\tvalid/);
+  // Straight from the data folder: the same answer.
+  const local = await promisify(execFile)(
+    process.execPath,
+    [bin, 'validate-logs', '--endpoint-url', ts.app.url, '--data-dir', ts.dataDir, '--trail-arn', ARN, '--start-time', start.toISOString(), '--end-time', end.toISOString()],
+    { env: { ...process.env, AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }, encoding: 'utf8' },
+  );
+  assert.match(local.stdout, new RegExp(`${n}/${n} digest files valid`));
+  assert.match(local.stdout, new RegExp(`${l[1]}/${l[1]} log files valid`));
 });
 
 test('every kind of tampering is named', { timeout: 120_000 }, async () => {

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CloudTrailClient, DescribeTrailsCommand, ListPublicKeysCommand } from '@aws-sdk/client-cloudtrail';
 import { validateLogs, ValidationInputError } from '../integrity/validate.js';
-import { FsObjectStore } from '../storage/fs/object-store.js';
-import { S3ObjectStore } from '../storage/s3/object-store.js';
+import { openStore, workerLogChecker, type LogChecker, type StoreSpec } from '../integrity/log-check-pool.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { awsTargets } from './aws-targets.js';
 
@@ -50,6 +49,7 @@ export function registerValidateLogs(program: Command): void {
       // Credentials: the SDK's standard chain (environment, profiles, …).
       const ct = new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) });
       let store: ObjectStore | undefined;
+      let logChecker: LogChecker | undefined;
       try {
         const start = parseTime(f.startTime, 'start-time');
         const end = f.endTime ? parseTime(f.endTime, 'end-time') : new Date();
@@ -61,9 +61,12 @@ export function registerValidateLogs(program: Command): void {
           bucket = trail.S3BucketName;
           prefix ??= trail.S3KeyPrefix;
         }
-        store = f.dataDir
-          ? new FsObjectStore(join(f.dataDir, 'objects'))
-          : new S3ObjectStore({ endpoint: s3Endpoint, region, forcePathStyle: Boolean(s3Endpoint), ownerAccountId: '' });
+        const spec: StoreSpec = f.dataDir
+          ? { kind: 'fs', root: join(f.dataDir, 'objects') }
+          : { kind: 's3', endpoint: s3Endpoint, region, forcePathStyle: Boolean(s3Endpoint), credentials: await ct.config.credentials() };
+        store = await openStore(spec);
+        // Log files are read and hashed on one thread per core.
+        logChecker = workerLogChecker(spec);
         let last = 0;
         const summary = await validateLogs(
           {
@@ -79,6 +82,7 @@ export function registerValidateLogs(program: Command): void {
           },
           {
             store,
+            logChecker,
             publicKeys: async (s, e) =>
               ((await ct.send(new ListPublicKeysCommand({ StartTime: s, EndTime: e }))).PublicKeyList ?? []).map((k) => ({ fingerprint: k.Fingerprint ?? '', der: k.Value ?? new Uint8Array() })),
             out: (l) => process.stdout.write(`${l}\n`),
@@ -95,6 +99,7 @@ export function registerValidateLogs(program: Command): void {
         process.stderr.write(`${(e as Error).message}\n`);
         process.exitCode = 255;
       } finally {
+        await logChecker?.close();
         await store?.close();
       }
     });

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
 import { formatEventTime } from '../domain/record.js';
 import { signingString } from './digests.js';
+import type { LogChecker } from './log-check-pool.js';
 
 export interface PublicKeyInfo {
   fingerprint: string;
@@ -42,6 +43,8 @@ export interface ValidateIo {
   out: (line: string) => void;
   err: (line: string) => void;
   progress?: (done: number, total: number) => void;
+  /** Where log files are read and hashed (default: on this thread, from `store`). */
+  logChecker?: LogChecker;
 }
 
 export interface ValidateSummary {
@@ -108,11 +111,29 @@ function signatureValid(text: Buffer, d: DigestJson, signatureHex: string | unde
   return verify('sha256', Buffer.from(signed), key, Buffer.from(signatureHex, 'hex'));
 }
 
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+/** Log file checks on this thread: decompression and hashing on libuv's pool, `n` files in flight. */
+function inProcessLogChecker(store: ObjectStore, n: number): LogChecker {
+  return {
+    async check(files, onResult) {
+      let i = 0;
+      await Promise.all(
+        Array.from({ length: Math.max(1, Math.min(n, files.length)) }, async () => {
+          while (i < files.length) {
+            const k = i++;
+            const f = files[k]!;
+            const got = await readObject(store, f.bucket, f.key).catch((e: unknown) => e as Error);
+            if (got instanceof Error) onResult(k, { status: 'error', message: got.message });
+            else if (!got) onResult(k, { status: 'missing' });
+            else {
+              const hash = await gzipContentSha256(got.body).catch(() => undefined);
+              onResult(k, hash === undefined ? { status: 'invalid' } : { status: 'hashed', hash });
+            }
+          }
+        }),
+      );
+    },
+    async close() {},
+  };
 }
 
 export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<ValidateSummary> {
@@ -254,21 +275,14 @@ export async function validateLogs(o: ValidateOptions, io: ValidateIo): Promise<
 
   // Log files: every listed one hashed (in parallel); then any file in the range no digest lists.
   let done = 0;
-  await pool(logChecks, o.concurrency ?? 16, async (c) => {
-    const got = await readObject(io.store, c.bucket, c.key);
-    if (!got) bad('Log', c.bucket, c.key, 'not found');
-    else {
-      let hash: string | undefined;
-      try {
-        hash = await gzipContentSha256(got.body);
-      } catch {
-        bad('Log', c.bucket, c.key, 'invalid format');
-      }
-      if (hash !== undefined) {
-        if (hash === c.hash.toLowerCase()) good('Log', c.bucket, c.key);
-        else bad('Log', c.bucket, c.key, "hash value doesn't match");
-      }
-    }
+  const checker = io.logChecker ?? inProcessLogChecker(io.store, o.concurrency ?? 16);
+  await checker.check(logChecks, (i, r) => {
+    const c = logChecks[i]!;
+    if (r.status === 'missing') bad('Log', c.bucket, c.key, 'not found');
+    else if (r.status === 'invalid') bad('Log', c.bucket, c.key, 'invalid format');
+    else if (r.status === 'error') bad('Log', c.bucket, c.key, `could not be read: ${r.message}`);
+    else if (r.hash === c.hash.toLowerCase()) good('Log', c.bucket, c.key);
+    else bad('Log', c.bucket, c.key, "hash value doesn't match");
     io.progress?.(++done, logChecks.length);
   });
   if (earliest && latest) {

@@ -23,7 +23,7 @@ export interface S3StoreOptions {
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Account recorded as the owner of buckets found on the endpoint. */
   ownerAccountId: string;
 }
