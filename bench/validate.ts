@@ -1,9 +1,11 @@
 /**
  * bench:validate — a trail with 10,000 log files (~1 GB uncompressed) and their digests; then
  * opentrail's validate-logs (over the S3 API, and straight from the data folder), sha256sum over
- * the same stored files (the floor), and the AWS CLI's validate-logs (the peer), timed.
+ * the same stored files (the floor), and the AWS CLI's validate-logs (the peer), timed; then both
+ * validators again over the S3 API through a proxy that holds each response `--latency` ms, as a
+ * network to a real S3 endpoint would.
  *
- *   npm run bench:validate [-- --files 10000 --records 100]
+ *   npm run bench:validate [-- --files 10000 --records 100 --latency 10]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
@@ -18,9 +20,10 @@ import { startServer } from '../src/server/app.js';
 import { Digests } from '../src/integrity/digests.js';
 import { SigningKeys } from '../src/integrity/signing-keys.js';
 import { logFileKey, uniquePart } from '../src/delivery/log-file.js';
+import { startLatencyProxy } from './latency-proxy.js';
 import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
 
-const { files: FILES, records: RECORDS } = benchArgs({ files: 10_000, records: 100 });
+const { files: FILES, records: RECORDS, latency: LATENCY } = benchArgs({ files: 10_000, records: 100, latency: 10 });
 const ACCOUNT = ACCOUNTS[0]!;
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'validate');
 const HOUR = 3600_000;
@@ -64,12 +67,16 @@ async function build(): Promise<{ t0: number; bytes: number }> {
   return { t0, bytes };
 }
 
-function timed(label: string, cmd: string, args: string[], extraEnv: Record<string, string> = {}): number {
+/** Run a validator to the end; its seconds. (Asynchronous, so the latency proxy keeps answering meanwhile.) */
+async function timed(label: string, cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
   const started = performance.now();
-  const r = spawnSync(cmd, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const secs = (performance.now() - started) / 1000;
-  const summary = `${r.stdout ?? ''}`.split('\n').filter((l) => / files valid/.test(l)).join('; ');
-  out(`${label}: ${secs.toFixed(1)} s (exit ${r.status}) ${summary}`);
+  const summary = stdout.split('\n').filter((l) => / files valid/.test(l)).join('; ');
+  out(`${label}: ${secs.toFixed(1)} s (exit ${status}) ${summary}`);
   return secs;
 }
 
@@ -110,8 +117,8 @@ async function main(): Promise<void> {
   const row = (what: string, secs: number): void => {
     rows.push(`| ${what} | ${secs.toFixed(1)} s | ${Math.round(FILES / secs).toLocaleString()} | ${Math.round(mb / secs).toLocaleString()} |`);
   };
-  row('opentrail validate-logs (S3 API)', timed('opentrail validate-logs over the S3 API', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--trail-arn', arn, ...range]));
-  row('opentrail validate-logs (--data-dir)', timed('opentrail validate-logs --data-dir', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--data-dir', dataDir, '--trail-arn', arn, ...range]));
+  row('opentrail validate-logs (S3 API)', await timed('opentrail validate-logs over the S3 API', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--trail-arn', arn, ...range]));
+  row('opentrail validate-logs (--data-dir)', await timed('opentrail validate-logs --data-dir', process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--data-dir', dataDir, '--trail-arn', arn, ...range]));
   const started = performance.now();
   execFileSync('sh', ['-c', `find '${join(dataDir, 'objects', 'buckets', 'bench-validate')}' -type f -print0 | xargs -0 -P 2 -n 500 sha256sum > /dev/null`]);
   const shaSecs = (performance.now() - started) / 1000;
@@ -124,7 +131,18 @@ async function main(): Promise<void> {
   out(`zcat | sha256sum (decompress and hash every stored file): ${zSecs.toFixed(1)} s`);
   row('zcat | sha256sum over the stored files', zSecs);
   if (spawnSync('aws', ['--version']).status === 0) {
-    row('aws cloudtrail validate-logs', timed('aws cloudtrail validate-logs', 'aws', ['--endpoint-url', url, 'cloudtrail', 'validate-logs', '--trail-arn', arn, ...range], { AWS_ENDPOINT_URL_S3: url }));
+    row('aws cloudtrail validate-logs', await timed('aws cloudtrail validate-logs', 'aws', ['--endpoint-url', url, 'cloudtrail', 'validate-logs', '--trail-arn', arn, ...range], { AWS_ENDPOINT_URL_S3: url }));
+  }
+  // Over S3 with a network in between: every response held LATENCY ms, as a real S3 GET's first byte is.
+  const proxy = await startLatencyProxy(url, LATENCY);
+  try {
+    const label = `over the S3 API, ${LATENCY} ms per request`;
+    row(`opentrail validate-logs (${label})`, await timed(`opentrail validate-logs ${label}`, process.execPath, [bin, 'validate-logs', '--endpoint-url', url, '--trail-arn', arn, ...range], { AWS_ENDPOINT_URL_S3: proxy.url }));
+    if (spawnSync('aws', ['--version']).status === 0) {
+      row(`aws cloudtrail validate-logs (${label})`, await timed(`aws cloudtrail validate-logs ${label}`, 'aws', ['--endpoint-url', url, 'cloudtrail', 'validate-logs', '--trail-arn', arn, ...range], { AWS_ENDPOINT_URL_S3: proxy.url }));
+    }
+  } finally {
+    await proxy.close();
   }
   child.kill('SIGTERM');
   out('');
