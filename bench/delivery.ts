@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   // ---- Phase 1: throughput ----
   let t0 = performance.now();
   const BATCH = 5000;
-  const pending: Promise<number[]>[] = [];
+  const pending: Promise<unknown>[] = [];
   for (let i = 0; i < EVENTS; i += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, j) => syntheticRecord(i + j, rand, new Date(), ACCOUNT));
     pending.push(app.ingest.record(batch));
@@ -116,9 +116,9 @@ async function main(): Promise<void> {
     if (due > sent) {
       const batch = Array.from({ length: due - sent }, (_, j) => syntheticRecord(EVENTS + sent + j, rand, new Date(), ACCOUNT));
       sent = due;
-      void app.ingest.record(batch).then((seqs) => {
+      void app.ingest.record(batch).then((appended) => {
         const now = performance.now();
-        for (const s of seqs) ackAt[s - base] = now;
+        for (const a of appended) ackAt[a.seq - base] = now;
       });
     }
     await new Promise((r) => setTimeout(r, TICK_MS));

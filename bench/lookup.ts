@@ -47,7 +47,7 @@ async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[];
   const sampleArns: string[] = [];
   const started = Date.now();
   const BATCH = 5000;
-  const inflight: Promise<number[]>[] = [];
+  const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < EVENTS; i += BATCH) {
     const batch = [];
     for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) {

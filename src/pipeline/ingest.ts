@@ -4,13 +4,13 @@
  * share a commit (group commit), so durability costs one fsync per group.
  */
 import type { CloudTrailRecord } from '../domain/record.js';
-import type { EventLog, IndexedEvent } from '../storage/interfaces.js';
+import type { Appended, EventLog, IndexedEvent } from '../storage/interfaces.js';
 import { ThrottlingException } from '../protocols/errors.js';
 import { indexEvent } from './index-keys.js';
 
 interface Pending {
   events: IndexedEvent[];
-  resolve: (seqs: number[]) => void;
+  resolve: (appended: Appended[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -47,15 +47,21 @@ export class Ingest {
     return this.queued;
   }
 
-  /** Commit records; resolves with their log sequence numbers. */
-  record(records: CloudTrailRecord[]): Promise<number[]> {
+  /**
+   * Commit records; resolves with each one's place in the log. `idempotencyIds[i]`, when given,
+   * makes record i a no-op if its account recorded an event under that id in the last 24 hours
+   * (the answer then names that event).
+   */
+  record(records: CloudTrailRecord[], opts: { idempotencyIds?: (string | undefined)[] } = {}): Promise<Appended[]> {
     if (this.closed) return Promise.reject(new Error('ingest is closed'));
     if (records.length === 0) return Promise.resolve([]);
     if (this.queued + records.length > this.maxPending) {
       return Promise.reject(new ThrottlingException('Rate exceeded: the event log is behind; retry with backoff'));
     }
     const events = records.map(indexEvent);
-    return new Promise<number[]>((resolve, reject) => {
+    const ids = opts.idempotencyIds;
+    if (ids) events.forEach((e, i) => ids[i] !== undefined && (e.idempotencyId = ids[i]));
+    return new Promise<Appended[]>((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
       this.queued += events.length;
       this.schedule();
@@ -85,10 +91,10 @@ export class Ingest {
         }
         const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
         try {
-          const seqs = await this.log.append(all);
+          const appended = await this.log.append(all);
           let i = 0;
           for (const p of group) {
-            p.resolve(seqs.slice(i, i + p.events.length));
+            p.resolve(appended.slice(i, i + p.events.length));
             i += p.events.length;
           }
           for (const l of this.listeners) l(all.length);

@@ -22,6 +22,7 @@ import { userIdentityOf } from '../domain/identity.js';
 import { apiCallRecord } from '../domain/api-call-record.js';
 import { createCloudTrailService } from '../services/cloudtrail/index.js';
 import { createS3Service } from '../services/s3/index.js';
+import { createIngestService } from '../services/ingest/index.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
@@ -123,6 +124,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   for (const s of [
     createCloudTrailService({ history, trails, signingKeys, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
+    createIngestService({ ingest, onUnexpectedError }),
   ]) {
     services.set(s.signingName, s);
   }
@@ -162,7 +164,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       body: Buffer.alloc(0),
     };
     // Until the signature names the service, guess from the request's shape which error format to speak.
-    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get('s3');
+    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === '/v1/events' ? 'opentrail' : 's3');
     try {
       incoming.body = await readBody(req);
       const cred = parseCredential(incoming);

@@ -20,7 +20,23 @@ export interface IndexedEvent {
   resources: { type: string | null; name: string }[];
   /** The record, serialised once. */
   json: string;
+  /**
+   * A caller's idempotency id: an event whose id the same account used within the last 24 hours
+   * is not appended again; the append answers with the event recorded under that id.
+   */
+  idempotencyId?: string;
 }
+
+/** Where an appended event sits in the log: its own place, or the earlier event its idempotency id names. */
+export interface Appended {
+  seq: number;
+  eventId: string;
+  /** True when an earlier event with the same idempotency id was found instead. */
+  duplicate: boolean;
+}
+
+/** How long an idempotency id is remembered. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 
 export type LookupKey =
   | 'EventId'
@@ -71,8 +87,8 @@ export interface LogEntry {
 }
 
 export interface EventLog {
-  /** Durably append; resolves with the assigned sequence numbers once committed. */
-  append(events: IndexedEvent[]): Promise<number[]>;
+  /** Durably append; resolves with each event's place in the log once committed. */
+  append(events: IndexedEvent[]): Promise<Appended[]>;
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
   /** Entries after `afterSeq`, in order, for readers. */

@@ -1,6 +1,6 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import type { EventLog, HistoryQuery, HistoryRow, IndexedEvent, LogEntry } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
@@ -23,6 +23,15 @@ CREATE TABLE IF NOT EXISTS events (
   json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT);
+CREATE TABLE IF NOT EXISTS ingest_ids (
+  account_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ingest_ids_at ON ingest_ids (at_ms);
 ${HISTORY_SCHEMA}
 `;
 
@@ -58,7 +67,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** Committed on the log's worker thread, so the fsync never blocks this one. */
-  async append(events: IndexedEvent[]): Promise<number[]> {
+  async append(events: IndexedEvent[]): Promise<Appended[]> {
     return this.worker.append(events);
   }
 
@@ -116,6 +125,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async purge(beforeMs: number): Promise<number> {
+    // Idempotency ids are remembered for a day, whatever the history's retention.
+    this.stmt('DELETE FROM ingest_ids WHERE at_ms < ?').run(Date.now() - IDEMPOTENCY_WINDOW_MS);
     this.history.indexAll();
     let total = 0;
     // Delete in slices so a large purge never blocks ingest for long.

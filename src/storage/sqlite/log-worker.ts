@@ -8,28 +8,38 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import { HistoryIndex } from './history-index.js';
 import { statementCache } from './open.js';
-import type { IndexedEvent } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../interfaces.js';
 
 export interface LogWorkerHandle {
-  /** Commit events (durably: synchronous=FULL) and resolve with their sequence numbers. */
-  append(events: IndexedEvent[]): Promise<number[]>;
+  /** Commit events (durably: synchronous=FULL) and resolve with their places in the log. */
+  append(events: IndexedEvent[]): Promise<Appended[]>;
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; seqs?: number[]; error?: string };
+type Reply = { id: number; appended?: Appended[]; error?: string };
 
 /** Indexing rounds per WAL checkpoint. */
 const CHECKPOINT_EVERY = 5;
 
-/** The one INSERT of the log; a transaction per batch. */
-export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) => number[] {
+/** The one INSERT of the log (with its idempotency ids); a transaction per batch. */
+export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) => Appended[] {
   const insert = db.prepare(
     `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources, json)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const seen = db.prepare('SELECT seq, event_id AS eventId, at_ms AS atMs FROM ingest_ids WHERE account_id = ? AND id = ?');
+  const remember = db.prepare('INSERT OR REPLACE INTO ingest_ids (account_id, id, seq, event_id, at_ms) VALUES (?, ?, ?, ?, ?)');
   return db.transaction((events: IndexedEvent[]) => {
-    const seqs: number[] = [];
+    const out: Appended[] = [];
+    const now = Date.now();
     for (const e of events) {
+      if (e.idempotencyId !== undefined) {
+        const prior = seen.get(e.accountId, e.idempotencyId) as { seq: number; eventId: string; atMs: number } | undefined;
+        if (prior && prior.atMs > now - IDEMPOTENCY_WINDOW_MS) {
+          out.push({ seq: prior.seq, eventId: prior.eventId, duplicate: true });
+          continue;
+        }
+      }
       const info = insert.run(
         e.accountId,
         e.region,
@@ -44,9 +54,11 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
         e.resources.length ? JSON.stringify(e.resources.map((r) => [r.type, r.name])) : null,
         e.json,
       );
-      seqs.push(Number(info.lastInsertRowid));
+      const seq = Number(info.lastInsertRowid);
+      if (e.idempotencyId !== undefined) remember.run(e.accountId, e.idempotencyId, seq, e.eventId, now);
+      out.push({ seq, eventId: e.eventId, duplicate: false });
     }
-    return seqs;
+    return out;
   });
 }
 
@@ -60,12 +72,12 @@ export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle 
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
   let nextId = 0;
-  const pending = new Map<number, { resolve: (seqs: number[]) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (appended: Appended[]) => void; reject: (e: Error) => void }>();
   worker.on('message', (m: Reply) => {
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
-    if (m.seqs) p.resolve(m.seqs);
+    if (m.appended) p.resolve(m.appended);
     else p.reject(new Error(m.error ?? 'the event log could not commit'));
   });
   let gone = false;
@@ -75,7 +87,7 @@ export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle 
     pending.clear();
   });
   return {
-    append(events: IndexedEvent[]): Promise<number[]> {
+    append(events: IndexedEvent[]): Promise<Appended[]> {
       if (stopping || gone) return Promise.reject(new Error(gone && !stopping ? 'the event log worker stopped' : 'the event log is closed'));
       const id = nextId++;
       return new Promise((resolve, reject) => {
@@ -85,7 +97,7 @@ export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle 
         worker.postMessage({ type: 'append', id, events });
       }).finally(() => {
         if (pending.size === 0 && !stopping) worker.unref();
-      }) as Promise<number[]>;
+      }) as Promise<Appended[]>;
     },
     async stop(): Promise<void> {
       if (!stopping) {
@@ -129,7 +141,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   parentPort.on('message', (m: 'stop' | { type: 'append'; id: number; events: IndexedEvent[] }) => {
     if (m !== 'stop') {
       try {
-        parentPort!.postMessage({ id: m.id, seqs: append(m.events) } satisfies Reply);
+        parentPort!.postMessage({ id: m.id, appended: append(m.events) } satisfies Reply);
       } catch (e) {
         parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
       }

@@ -1,0 +1,126 @@
+/**
+ * opentrail's native ingest API (our extension, not an AWS API): people's own
+ * services send their audit events here, signed with SigV4 for the service
+ * `opentrail`.
+ *
+ *   POST /v1/events   {"events":[{"id":"<idempotency id>","record":{…CloudTrail record…}}, …]}
+ *   200               {"successful":[{"id","eventID","duplicate"?}],"failed":[{"id","errorCode","errorMessage","field"?}]}
+ *
+ * Each record is checked on its own: one bad record never fails the batch. The
+ * response is sent once every accepted record is committed.
+ */
+import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../types.js';
+import type { Ingest } from '../../pipeline/ingest.js';
+import type { CloudTrailRecord } from '../../domain/record.js';
+import { IDEMPOTENCY_ID_RE, normalizeIngestRecord, type RecordProblem } from '../../domain/ingest-record.js';
+import { InternalFailure, SerializationException, ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
+import type { WireResponse } from '../../protocols/json11.js';
+
+export const INGEST_SIGNING_NAME = 'opentrail';
+export const INGEST_EVENT_SOURCE = 'ingest.opentrail.dev';
+export const MAX_EVENTS_PER_BATCH = 1000;
+const CONTENT_TYPE = 'application/json';
+
+export interface IngestServiceDeps {
+  ingest: Ingest;
+  onUnexpectedError?: (err: unknown, operation: string) => void;
+}
+
+interface Sent {
+  id?: unknown;
+  record?: unknown;
+}
+
+export interface PutEventsResponse {
+  successful: { id: string; eventID: string; duplicate?: true }[];
+  failed: ({ id: string | null; index: number } & RecordProblem)[];
+}
+
+function jsonResponse(statusCode: number, body: unknown, requestId: string, extra: Record<string, string> = {}): WireResponse {
+  return { statusCode, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId, ...extra }, body: JSON.stringify(body) };
+}
+
+function encodeError(err: ServiceError, requestId: string): WireResponse {
+  // Throttling is HTTP 429 here (a plain JSON API), so any HTTP client backs off on it.
+  const status = err.code === 'ThrottlingException' ? 429 : err.statusCode;
+  return jsonResponse(status, { __type: err.code, message: err.message }, requestId, { 'x-amzn-errortype': err.code });
+}
+
+function parseBatch(body: Buffer): Sent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new SerializationException(`Unable to parse request body as JSON: ${(e as Error).message}`);
+  }
+  const events = (parsed as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events)) throw new ValidationException('The body must be a JSON object with an "events" array');
+  if (events.length === 0) throw new ValidationException('"events" must hold at least one event');
+  if (events.length > MAX_EVENTS_PER_BATCH) throw new ValidationException(`"events" holds ${events.length} events; at most ${MAX_EVENTS_PER_BATCH} may be sent at once`);
+  return events as Sent[];
+}
+
+export function createIngestService(deps: IngestServiceDeps): Service {
+  const putEvents = async (req: IncomingRequest, ctx: RequestContext): Promise<PutEventsResponse> => {
+    const sent = parseBatch(req.body);
+    const out: PutEventsResponse = { successful: [], failed: [] };
+    const accepted: { index: number; id: string; record: CloudTrailRecord }[] = [];
+    const caller = { accountId: ctx.accountId, region: ctx.region, sourceIPAddress: ctx.sourceIPAddress, userAgent: ctx.userAgent };
+    const now = new Date();
+    sent.forEach((s, index) => {
+      const id = typeof s?.id === 'string' ? s.id : null;
+      if (id === null || !IDEMPOTENCY_ID_RE.test(id)) {
+        out.failed.push({ id, index, errorCode: 'InvalidIdempotencyId', field: '/id', errorMessage: 'id must be 1–128 characters of A–Z, a–z, 0–9, -, _, : and .' });
+        return;
+      }
+      const n = normalizeIngestRecord(s.record, caller, now);
+      if ('problem' in n) out.failed.push({ id, index, ...n.problem });
+      else accepted.push({ index, id, record: n.record });
+    });
+    if (accepted.length > 0) {
+      const appended = await deps.ingest.record(
+        accepted.map((a) => a.record),
+        { idempotencyIds: accepted.map((a) => a.id) },
+      );
+      accepted.forEach((a, i) => {
+        const r = appended[i]!;
+        out.successful.push(r.duplicate ? { id: a.id, eventID: r.eventId, duplicate: true } : { id: a.id, eventID: r.eventId });
+      });
+    }
+    return out;
+  };
+
+  return {
+    signingName: INGEST_SIGNING_NAME,
+    encodeError: (err, requestId) => encodeError(err, requestId),
+    async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
+      const operation = req.method === 'POST' && req.path === '/v1/events' ? 'PutEvents' : 'Unknown';
+      const audit = (errorCode?: string, errorMessage?: string, accepted?: number, failed?: number): ServiceResult['audit'] => ({
+        eventSource: INGEST_EVENT_SOURCE,
+        eventName: operation,
+        readOnly: false,
+        requestParameters: accepted === undefined ? null : { eventCount: accepted + (failed ?? 0) },
+        responseElements: accepted === undefined ? null : { successfulCount: accepted, failedCount: failed ?? 0 },
+        errorCode,
+        errorMessage,
+        // Like CloudTrail Lake's PutAuditEvents: a data event, recorded when a trail selects it.
+        managementEvent: false,
+        eventCategory: 'Data',
+      });
+      try {
+        if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /v1/events`);
+        const result = await putEvents(req, ctx);
+        return { operation, response: jsonResponse(200, result, ctx.requestId), audit: audit(undefined, undefined, result.successful.length, result.failed.length) };
+      } catch (e) {
+        let err: ServiceError;
+        if (e instanceof ServiceError) err = e;
+        else {
+          deps.onUnexpectedError?.(e, operation);
+          err = new InternalFailure('The events could not be recorded.');
+        }
+        if (err.code === 'ThrottlingException' || err.statusCode >= 500) throw err; // answered (and not recorded) by the server
+        return { operation, response: encodeError(err, ctx.requestId), audit: audit(err.code, err.message) };
+      }
+    },
+  };
+}
