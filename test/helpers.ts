@@ -33,8 +33,8 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
     OPENTRAIL_SECRET_ACCESS_KEY: SECRET,
     ...opts.env,
   };
-  const boot = (): Promise<App> =>
-    startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: process.env.OPENTRAIL_TEST_LOG ? pino({ level: process.env.OPENTRAIL_TEST_LOG }, pino.destination(2)) : pino({ level: 'silent' }) });
+  const boot = (port = 0): Promise<App> =>
+    startServer({ ...resolveConfig({ dataDir, port }, env), printCredentials: false }, { logger: process.env.OPENTRAIL_TEST_LOG ? pino({ level: process.env.OPENTRAIL_TEST_LOG }, pino.destination(2)) : pino({ level: 'silent' }) });
   const ts: TestServer = {
     app: await boot(),
     dataDir,
@@ -46,9 +46,11 @@ export async function startTestServer(opts: { dataDir?: string; env?: Record<str
         maxAttempts: 1,
       });
     },
+    /** Stop and start again on the same data folder and port. */
     async restart() {
+      const port = ts.app.port;
       await ts.app.close();
-      ts.app = await boot();
+      ts.app = await boot(port);
     },
     async close(o = {}) {
       await ts.app.close();

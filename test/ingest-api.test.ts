@@ -1,0 +1,151 @@
+/** The native ingest API: per-record results, idempotency, account isolation, batch-level errors. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest } from '@smithy/protocol-http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+
+let ts: TestServer;
+
+before(async () => {
+  ts = await startTestServer();
+});
+after(async () => {
+  await ts.close();
+});
+
+interface PutEventsOut {
+  successful: { id: string; eventID: string; duplicate?: boolean }[];
+  failed: { id: string | null; index: number; errorCode: string; errorMessage: string; field?: string }[];
+  __type?: string;
+  message?: string;
+}
+
+async function post(body: string, o: { accessKeyId?: string; secretAccessKey?: string; path?: string; service?: string } = {}): Promise<{ status: number; json: PutEventsOut }> {
+  const u = new URL(ts.app.url);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: o.accessKeyId ?? KEY, secretAccessKey: o.secretAccessKey ?? SECRET },
+    region: 'us-east-1',
+    service: o.service ?? 'opentrail',
+    sha256: Sha256,
+  });
+  const path = o.path ?? '/v1/events';
+  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'content-type': 'application/json' }, body }));
+  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host'));
+  const r = await fetch(`${ts.app.url}${path}`, { method: 'POST', headers, body });
+  return { status: r.status, json: (await r.json()) as PutEventsOut };
+}
+
+const rec = (eventName: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  eventSource: 'billing.example.com',
+  eventName,
+  userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', userName: 'ana' },
+  resources: [{ type: 'Billing::Invoice', ARN: 'arn:example:billing::111122223333:invoice/inv-1' }],
+  requestParameters: { invoiceId: 'inv-1' },
+  ...extra,
+});
+
+async function lookup(eventName: string, o: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<Record<string, unknown>[]> {
+  const out = await ts.client(o).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: eventName }] }));
+  return (out.Events ?? []).map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, unknown>);
+}
+
+test('a batch of good, invalid, oversized and duplicate records: each gets its own answer', async () => {
+  const batch = {
+    events: [
+      { id: 'ok-1', record: rec('VoidInvoice') },
+      { id: 'bad-1', record: { eventSource: 'billing.example.com', userIdentity: { type: 'IAMUser' } } },
+      { id: 'big-1', record: rec('Huge', { requestParameters: { blob: 'x'.repeat(300 * 1024) } }) },
+      { id: 'ok-1', record: rec('VoidInvoice') },
+      { id: 'bad-2', record: rec('Typo', { userIdentity: { type: 'IAMUser' }, eventTyp: 'AwsApiCall' }) },
+      { id: 'bad-3', record: rec('BadType', { eventType: 'Nonsense' }) },
+      { id: 'has space', record: rec('VoidInvoice') },
+      { id: 'ok-2', record: rec('ApproveInvoice', { eventTime: '2026-11-01T10:00:00Z', readOnly: false, errorCode: 'InvoiceLocked', errorMessage: 'The invoice is locked' }) },
+    ],
+  };
+  const r = await post(JSON.stringify(batch));
+  assert.equal(r.status, 200);
+  const failed = Object.fromEntries(r.json.failed.map((f) => [f.index, f]));
+  assert.deepEqual(Object.keys(failed).map(Number).sort(), [1, 2, 4, 5, 6]);
+  assert.equal(failed[1]!.errorCode, 'InvalidRecord');
+  assert.equal(failed[1]!.field, '/eventName');
+  assert.equal(failed[2]!.errorCode, 'RecordTooLarge');
+  assert.equal(failed[4]!.field, '/eventTyp');
+  assert.match(failed[4]!.errorMessage, /eventTyp is not a CloudTrail record field/);
+  assert.equal(failed[5]!.field, '/eventType');
+  assert.equal(failed[6]!.errorCode, 'InvalidIdempotencyId');
+  // The repeated id in the same batch is the same event.
+  const ok = r.json.successful;
+  assert.deepEqual(ok.map((s) => s.id), ['ok-1', 'ok-1', 'ok-2']);
+  assert.equal(ok[0]!.eventID, ok[1]!.eventID);
+  assert.equal(ok[1]!.duplicate, true);
+
+  // Recorded once, completed as CloudTrail completes its own records.
+  const voids = await lookup('VoidInvoice');
+  assert.equal(voids.length, 1);
+  const v = voids[0]!;
+  assert.equal(v.eventID, ok[0]!.eventID);
+  assert.equal(v.eventVersion, '1.11');
+  assert.equal(v.eventType, 'AwsApiCall');
+  assert.equal(v.eventCategory, 'Management');
+  assert.equal(v.managementEvent, true);
+  assert.equal(v.recipientAccountId, ACCOUNT);
+  assert.equal(v.awsRegion, 'us-east-1');
+  assert.equal(v.sourceIPAddress, '127.0.0.1');
+  assert.equal(v.responseElements, null);
+  assert.deepEqual((v.userIdentity as Record<string, unknown>).accountId, ACCOUNT);
+  assert.match(String(v.eventTime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const approve = (await lookup('ApproveInvoice'))[0]!;
+  assert.equal(approve.eventTime, '2026-11-01T10:00:00Z');
+  assert.equal(approve.errorCode, 'InvoiceLocked');
+  // Found by the resource it names, like any AWS event.
+  const byResource = await ts.client().send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'arn:example:billing::111122223333:invoice/inv-1' }] }));
+  assert.ok((byResource.Events ?? []).length >= 2);
+});
+
+test('a retried batch is recorded once: the same ids answer with the same events', async () => {
+  const batch = JSON.stringify({ events: [{ id: 'retry-a', record: rec('RefundInvoice') }, { id: 'retry-b', record: rec('RefundInvoice') }] });
+  const first = await post(batch);
+  const again = await post(batch);
+  assert.deepEqual(again.json.successful.map((s) => s.eventID), first.json.successful.map((s) => s.eventID));
+  assert.ok(again.json.successful.every((s) => s.duplicate === true));
+  assert.equal((await lookup('RefundInvoice')).length, 2);
+  // The ids survive a restart (they are committed with the events).
+  await ts.restart();
+  const after = await post(batch);
+  assert.deepEqual(after.json.successful.map((s) => s.eventID), first.json.successful.map((s) => s.eventID));
+  assert.equal((await lookup('RefundInvoice')).length, 2);
+});
+
+test('a principal records only into its own account', async () => {
+  const r = await post(JSON.stringify({ events: [{ id: 'x-1', record: rec('CrossAccount', { recipientAccountId: '999988887777' }) }] }));
+  assert.equal(r.json.failed[0]!.errorCode, 'AccountMismatch');
+  assert.equal(r.json.failed[0]!.field, '/recipientAccountId');
+  // Another account's key records into that account; the first account does not see it.
+  await ts.app.accounts.createAccount('444455556666', 'other');
+  const key = await ts.app.accounts.createAccessKey('444455556666', 'root');
+  const other = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  const o = await post(JSON.stringify({ events: [{ id: 'x-1', record: rec('OtherAccountOp') }] }), other);
+  assert.equal(o.json.successful.length, 1);
+  assert.equal(o.json.successful[0]!.duplicate, undefined, 'idempotency ids are per account');
+  assert.equal((await lookup('OtherAccountOp', other)).length, 1);
+  assert.equal((await lookup('OtherAccountOp')).length, 0);
+});
+
+test('batch-level problems get an error code and a clear message', async () => {
+  const notJson = await post('{"events": [');
+  assert.equal(notJson.status, 400);
+  assert.equal(notJson.json.__type, 'SerializationException');
+  const noEvents = await post('{"records": []}');
+  assert.equal(noEvents.json.__type, 'ValidationException');
+  const tooMany = await post(JSON.stringify({ events: Array.from({ length: 1001 }, (_, i) => ({ id: `m${i}`, record: rec('Many') })) }));
+  assert.equal(tooMany.status, 400);
+  assert.match(tooMany.json.message ?? '', /1001 events; at most 1000/);
+  const wrongPath = await post('{}', { path: '/v2/things' });
+  assert.equal(wrongPath.json.__type, 'UnknownOperationException');
+  const badSig = await post(JSON.stringify({ events: [] }), { secretAccessKey: 'wrong' });
+  assert.equal(badSig.status, 400);
+  assert.equal(badSig.json.__type, 'InvalidSignatureException');
+});
