@@ -16,6 +16,10 @@ export interface Config {
   secretAccessKey?: string;
   /** Most records waiting to be committed before callers are throttled. */
   maxPendingEvents: number;
+  /** Most ingest API requests (POST /v1/events) being handled at once; more are answered 429. */
+  maxIngestRequests: number;
+  /** Most bytes of ingest request bodies being handled at once; more are answered 429. */
+  maxIngestBytes: number;
   /** Write a notice with the generated credentials to stdout on first start. */
   printCredentials: boolean;
   /** Seconds between trail log file deliveries (AWS: about 300). */
@@ -71,6 +75,8 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     accessKeyId: env.OPENTRAIL_ACCESS_KEY_ID,
     secretAccessKey: env.OPENTRAIL_SECRET_ACCESS_KEY,
     maxPendingEvents: num(env.OPENTRAIL_MAX_PENDING_EVENTS, 'OPENTRAIL_MAX_PENDING_EVENTS') ?? 200_000,
+    maxIngestRequests: num(env.OPENTRAIL_MAX_INGEST_REQUESTS, 'OPENTRAIL_MAX_INGEST_REQUESTS') ?? 64,
+    maxIngestBytes: (num(env.OPENTRAIL_MAX_INGEST_MB, 'OPENTRAIL_MAX_INGEST_MB') ?? 64) * 2 ** 20,
     printCredentials: true,
     deliveryIntervalSeconds:
       num(flags.deliveryInterval, '--delivery-interval') ?? num(env.OPENTRAIL_DELIVERY_INTERVAL, 'OPENTRAIL_DELIVERY_INTERVAL') ?? 60,

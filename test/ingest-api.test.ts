@@ -149,3 +149,30 @@ test('batch-level problems get an error code and a clear message', async () => {
   assert.equal(badSig.status, 400);
   assert.equal(badSig.json.__type, 'InvalidSignatureException');
 });
+
+test('past the admission limit, callers get 429 ThrottlingException at once; nothing accepted is lost', async () => {
+  const small = await startTestServer({ env: { OPENTRAIL_MAX_INGEST_REQUESTS: '2' } });
+  const saved = ts;
+  ts = small;
+  try {
+    const body = (n: number) => JSON.stringify({ events: Array.from({ length: 200 }, (_, i) => ({ id: `o${n}-${i}`, record: rec('Overload', { requestParameters: { n, i } }) })) });
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, n) => post(body(n))));
+    const throttled = answers.filter((a) => a.status === 429);
+    const ok = answers.filter((a) => a.status === 200);
+    assert.ok(throttled.length > 0, 'some requests were throttled');
+    assert.ok(ok.length > 0, 'some requests were admitted');
+    assert.equal(throttled[0]!.json.__type, 'ThrottlingException');
+    // Every admitted record is recorded; nothing of the throttled requests is.
+    let n = 0;
+    let NextToken: string | undefined;
+    do {
+      const out = await ts.client().send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'Overload' }], NextToken }));
+      n += out.Events?.length ?? 0;
+      NextToken = out.NextToken;
+    } while (NextToken);
+    assert.equal(n, ok.length * 200);
+  } finally {
+    ts = saved;
+    await small.close();
+  }
+});

@@ -229,7 +229,27 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     logger.info({ requestId, service: serviceName, operation, status: wire.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
   };
 
+  // Admission for the ingest API: past this many requests (or bytes of bodies) being read, parsed
+  // and committed at once, callers get 429 at once instead of queueing in memory without bound.
+  let ingestRequests = 0;
+  let ingestBytes = 0;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v1/events') {
+      const bytes = Number(req.headers['content-length']) || 1 << 20;
+      if (ingestRequests >= config.maxIngestRequests || ingestBytes + bytes > config.maxIngestBytes) {
+        req.resume(); // read and discard the body, so the connection stays usable
+        const err = new ThrottlingException(`Rate exceeded: ${ingestRequests} ingest requests are already being recorded; retry with backoff`);
+        send(res, services.get('opentrail')!.encodeError!(err, randomUUID(), { method: 'POST', path: '/v1/events', query: {}, headers: req.headers, body: Buffer.alloc(0) }));
+        metrics.requests.inc({ service: 'opentrail', operation: 'PutEvents', status: '429' });
+        return;
+      }
+      ingestRequests++;
+      ingestBytes += bytes;
+      res.once('close', () => {
+        ingestRequests--;
+        ingestBytes -= bytes;
+      });
+    }
     inFlight++;
     handle(req, res)
       .catch((err) => {

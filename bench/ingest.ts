@@ -1,0 +1,195 @@
+/**
+ * bench:ingest — events/s through the native ingest API (POST /v1/events) with durable
+ * acknowledgement: 16 concurrent clients sending 100-record batches as fast as they are
+ * answered (sustained), then 3× that rate offered open-loop (overload: the server must throttle
+ * with 429 and keep its memory bounded). The server is a separate process on a fresh data folder.
+ *
+ *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100]
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest } from '@smithy/protocol-http';
+import { NodeSha256 } from '../src/server/node-sha256.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+
+const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
+const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+
+/** Peak and current RSS of a process, in MiB. */
+function rssMiB(pid: number): { peak: number; now: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) / 1024;
+    return { peak: kb('VmHWM'), now: kb('VmRSS') };
+  } catch {
+    return { peak: NaN, now: NaN };
+  }
+}
+
+async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'server.log');
+  const fd = openSync(logFile, 'w');
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNTS[0], OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', fd, 'inherit'],
+  });
+  closeSync(fd);
+  let url: string | undefined;
+  for (let waited = 0; !url; waited += 50) {
+    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 50));
+    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
+    if (line) url = (JSON.parse(line) as { url: string }).url;
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A realistic record from someone's own service (~450 bytes). */
+function record(i: number): unknown {
+  return {
+    eventSource: 'billing.example.com',
+    eventName: ['CreateInvoice', 'VoidInvoice', 'GetInvoice', 'ListInvoices'][i % 4],
+    userIdentity: { type: 'IAMUser', principalId: `AIDA${String(i % 500).padStart(12, '0')}`, userName: `user${i % 500}`, accountId: ACCOUNTS[0] },
+    sourceIPAddress: `10.1.${(i >> 8) % 256}.${i % 256}`,
+    userAgent: 'billing-api/3.4 (node)',
+    readOnly: i % 4 >= 2,
+    requestParameters: { invoiceId: `inv-${i}`, customerId: `cus-${i % 9973}`, amount: (i % 10000) / 100 },
+    resources: [{ type: 'Billing::Invoice', ARN: `arn:example:billing::${ACCOUNTS[0]}:invoice/inv-${i}` }],
+  };
+}
+
+class Sender {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  private readonly signer = new SignatureV4({ credentials: { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET }, region: 'us-east-1', service: 'opentrail', sha256: NodeSha256 });
+  private next = 0;
+  constructor(private readonly url: URL) {}
+
+  /** Send one batch of fresh records; resolves with the HTTP status and the latency in ms. */
+  async send(): Promise<{ status: number; ms: number; accepted: number }> {
+    const first = this.next;
+    this.next += BATCH;
+    const body = JSON.stringify({ events: Array.from({ length: BATCH }, (_, k) => ({ id: `e${first + k}`, record: record(first + k) })) });
+    const signed = await this.signer.sign(
+      new HttpRequest({ method: 'POST', protocol: 'http:', hostname: this.url.hostname, port: Number(this.url.port), path: '/v1/events', headers: { host: this.url.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body }),
+    );
+    const t0 = performance.now();
+    return new Promise((resolve) => {
+      const req = request({ agent: this.agent, host: this.url.hostname, port: this.url.port, method: 'POST', path: '/v1/events', headers: signed.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let accepted = 0;
+          if (res.statusCode === 200) accepted = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { successful: unknown[] }).successful.length;
+          resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, accepted });
+        });
+      });
+      req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, accepted: 0 }));
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+interface PhaseResult {
+  eventsPerSec: number;
+  p50: number;
+  p99: number;
+  throttled: number;
+  requests: number;
+  errors: number;
+}
+
+function summarize(results: { status: number; ms: number; accepted: number }[], secs: number): PhaseResult {
+  const ok = results.filter((r) => r.status === 200);
+  const lat = ok.map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    eventsPerSec: ok.reduce((n, r) => n + r.accepted, 0) / secs,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    throttled: results.filter((r) => r.status === 429).length,
+    requests: results.length,
+    errors: results.filter((r) => r.status !== 200 && r.status !== 429).length,
+  };
+}
+
+async function main(): Promise<void> {
+  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate`);
+  out(`machine: ${machine()}`);
+  const server = await startServer();
+  const sender = new Sender(new URL(server.url));
+  let peakDuringSustained = 0;
+  const sample = setInterval(() => (peakDuringSustained = Math.max(peakDuringSustained, rssMiB(server.pid).now)), 200);
+
+  // Sustained: closed loop, CLIENTS requests in flight.
+  const sustained: { status: number; ms: number; accepted: number }[] = [];
+  let t0 = performance.now();
+  const until = t0 + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < until) sustained.push(await sender.send());
+    }),
+  );
+  const s = summarize(sustained, (performance.now() - t0) / 1000);
+  out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB`);
+
+  // Overload: open loop at 3× the sustained rate (at most 2,000 requests in flight on our side).
+  const rate = (3 * s.eventsPerSec) / BATCH; // requests/s
+  const overload: { status: number; ms: number; accepted: number }[] = [];
+  let peakDuringOverload = 0;
+  clearInterval(sample);
+  const sample2 = setInterval(() => (peakDuringOverload = Math.max(peakDuringOverload, rssMiB(server.pid).now)), 200);
+  t0 = performance.now();
+  const end = t0 + SECONDS * 1000;
+  let sent = 0;
+  let inFlight = 0;
+  const pending: Promise<void>[] = [];
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (sent < due && inFlight < 2000) {
+      sent++;
+      inFlight++;
+      pending.push(
+        sender.send().then((r) => {
+          overload.push(r);
+          inFlight--;
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(pending);
+  clearInterval(sample2);
+  const o = summarize(overload, (performance.now() - t0) / 1000);
+  out(`overload (${Math.round(rate * BATCH).toLocaleString()} events/s offered): ${Math.round(o.eventsPerSec).toLocaleString()} events/s acknowledged; ${o.throttled} of ${o.requests} requests throttled (429), ${o.errors} errors; accepted p50 ${o.p50.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms; server RSS peak ${peakDuringOverload.toFixed(0)} MiB`);
+  sender.close();
+  const rss = rssMiB(server.pid);
+  await server.stop();
+  out('');
+  out('| figure | result | goal |');
+  out('| --- | ---: | ---: |');
+  out(`| sustained, durable acknowledgement | ${Math.round(s.eventsPerSec).toLocaleString()} events/s | > 100,000 events/s |`);
+  out(`| request latency p50 / p99 (sustained) | ${s.p50.toFixed(0)} / ${s.p99.toFixed(0)} ms | |`);
+  out(`| overload: offered / acknowledged | ${Math.round(rate * BATCH).toLocaleString()} / ${Math.round(o.eventsPerSec).toLocaleString()} events/s | |`);
+  out(`| overload: requests throttled (429) | ${o.throttled} of ${o.requests} | |`);
+  out(`| server peak RSS (whole run) | ${rss.peak.toFixed(0)} MiB | bounded |`);
+}
+
+await main();
