@@ -148,7 +148,8 @@ async function main(): Promise<void> {
     }),
   );
   const s = summarize(sustained, (performance.now() - t0) / 1000);
-  out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB`);
+  const lag = async (): Promise<number> => ((await (await fetch(`${server.url}/health`)).json()) as { indexLag: number }).indexLag;
+  out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
 
   // Overload: open loop at 3× the sustained rate (at most 2,000 requests in flight on our side).
   const rate = (3 * s.eventsPerSec) / BATCH; // requests/s
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
   await Promise.all(pending);
   clearInterval(sample2);
   const o = summarize(overload, (performance.now() - t0) / 1000);
-  out(`overload (${Math.round(rate * BATCH).toLocaleString()} events/s offered): ${Math.round(o.eventsPerSec).toLocaleString()} events/s acknowledged; ${o.throttled} of ${o.requests} requests throttled (429), ${o.errors} errors; accepted p50 ${o.p50.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms; server RSS peak ${peakDuringOverload.toFixed(0)} MiB`);
+  out(`overload (${Math.round(rate * BATCH).toLocaleString()} events/s offered): ${Math.round(o.eventsPerSec).toLocaleString()} events/s acknowledged; ${o.throttled} of ${o.requests} requests throttled (429), ${o.errors} errors; accepted p50 ${o.p50.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms; server RSS peak ${peakDuringOverload.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
   sender.close();
   const rss = rssMiB(server.pid);
   await server.stop();

@@ -101,6 +101,8 @@ export interface EventLog {
   deleteReader(reader: string): Promise<void>;
   /** Sequence number of the newest committed event (0 when empty). */
   lastSeq(): Promise<number>;
+  /** Committed events not yet in the history index (lookups scan them; a number that keeps growing means the index cannot keep up). */
+  indexLag(): Promise<number>;
   /** Drop events older than `beforeMs` from the history; returns how many. */
   purge(beforeMs: number): Promise<number>;
   count(): Promise<number>;

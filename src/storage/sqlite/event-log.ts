@@ -120,6 +120,10 @@ export class SqliteEventLog implements EventLog {
     this.stmt('DELETE FROM checkpoints WHERE reader = ?').run(reader);
   }
 
+  async indexLag(): Promise<number> {
+    return Math.max(0, (await this.lastSeq()) - this.history.indexed);
+  }
+
   async lastSeq(): Promise<number> {
     return (this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events').get() as { s: number }).s;
   }

@@ -134,6 +134,11 @@ export class HistoryIndex {
     }
   }
 
+  /** Committed events not yet indexed. */
+  pending(): number {
+    return Math.max(0, (this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events').get() as { s: number }).s - this.indexed);
+  }
+
   /** The newest log position the index covers. */
   get indexed(): number {
     return (this.stmt("SELECT value FROM log_meta WHERE name = 'indexed_seq'").get() as { value: number } | undefined)?.value ?? 0;

@@ -20,6 +20,11 @@ type Reply = { id: number; appended?: Appended[]; error?: string };
 
 /** Indexing rounds per WAL checkpoint. */
 const CHECKPOINT_EVERY = 5;
+/** This many events waiting means heavy ingest: the next batch waits HEAVY_SPACING rounds more. */
+const HEAVY_BATCH = 2000;
+const HEAVY_SPACING = 10;
+/** Events per indexing transaction (commits wait for one chunk at most). */
+const CHUNK = 20_000;
 
 /** The one INSERT of the log (with its idempotency ids); a transaction per batch. */
 export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) => Appended[] {
@@ -122,15 +127,37 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   // Index often, so the unindexed tail every lookup scans stays a few hundred rows at most;
   // checkpoint less often (each one syncs the database file).
   let round = 0;
-  const work = (): void => {
+  let idleUntil = 0;
+  let catchingUp = false;
+  /** Index what is pending in chunks, yielding between them so commits waiting on this thread get in. */
+  const catchUp = (): void => {
+    let n = 0;
     try {
-      // One batch per round: commits queue behind it on this thread, and the main thread's own
-      // writes (reader checkpoints) wait for its lock.
-      index.indexSome(20_000);
+      n = index.indexSome(CHUNK);
     } catch {
-      // busy or locked: next time
+      // busy or locked: next round
     }
-    if (++round % CHECKPOINT_EVERY !== 0) return;
+    if (n === CHUNK) setImmediate(catchUp);
+    else catchingUp = false;
+  };
+  const work = (): void => {
+    round++;
+    if (round >= idleUntil && !catchingUp) {
+      // Under heavy ingest, let the backlog grow between batches: a sorted batch of tens of
+      // thousands costs less per entry than many small ones.
+      let pending = 0;
+      try {
+        pending = index.pending();
+      } catch {
+        // next round
+      }
+      idleUntil = pending >= HEAVY_BATCH && idleUntil === 0 ? round + HEAVY_SPACING : 0;
+      if (idleUntil === 0 && pending > 0) {
+        catchingUp = true;
+        catchUp();
+      }
+    }
+    if (round % CHECKPOINT_EVERY !== 0) return;
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
