@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { gunzipSync } from 'node:zlib';
+import { CreateTrailCommand, LookupEventsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AuditClient, BufferFullError, type RecordFailure } from '../src/client/index.js';
 import { KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 
@@ -147,6 +149,35 @@ test('with the server unreachable, memory stays bounded by the chosen policy', a
     await waiting;
     await blocking.close();
     assert.deepEqual(await count(ts, 'Blocked'), { n: 21, distinct: 21 });
+  } finally {
+    await ts.close();
+  }
+});
+
+test('recorded events reach trails like AWS events: delivered to S3 in CloudTrail log files', async () => {
+  const ts = await startTestServer({ env: { OPENTRAIL_DELIVERY_INTERVAL: '0.2' } });
+  try {
+    const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials });
+    await s3.send(new CreateBucketCommand({ Bucket: 'own-events' }));
+    await ts.client().send(new CreateTrailCommand({ Name: 'own', S3BucketName: 'own-events' }));
+    await ts.client().send(new StartLoggingCommand({ Name: 'own' }));
+    const audit = new AuditClient({ endpoint: ts.app.url, region: 'us-east-1', credentials });
+    for (let i = 0; i < 5; i++) await audit.record(rec('RefundOrder', i));
+    await audit.close();
+    const until = Date.now() + 10_000;
+    let found: { eventName: string; eventSource: string; requestParameters: { n: number } }[] = [];
+    while (found.length < 5) {
+      assert.ok(Date.now() < until, `delivered ${found.length} of 5`);
+      await new Promise((r) => setTimeout(r, 200));
+      found = [];
+      const list = await s3.send(new ListObjectsV2Command({ Bucket: 'own-events', Prefix: 'AWSLogs/111122223333/CloudTrail/us-east-1/' }));
+      for (const o of list.Contents ?? []) {
+        const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'own-events', Key: o.Key! }))).Body!.transformToByteArray());
+        const recs = (JSON.parse(gunzipSync(body).toString('utf8')) as { Records: { eventName: string; eventSource: string; requestParameters: { n: number } }[] }).Records;
+        found.push(...recs.filter((r) => r.eventSource === 'orders.example.com'));
+      }
+    }
+    assert.deepEqual(found.map((r) => r.requestParameters.n).sort(), [0, 1, 2, 3, 4]);
   } finally {
     await ts.close();
   }
