@@ -1,8 +1,9 @@
 /**
- * The event log's maintenance thread: it keeps the history index up to date
- * with the log and checkpoints the WAL, on its own connection, so the main
- * thread (better-sqlite3 is synchronous) spends its time answering requests
- * and committing events, not copying pages or building indexes.
+ * The event log's writer thread: it commits events and keeps the history
+ * index up to date with the log, on its own connection, so the main thread
+ * (better-sqlite3 is synchronous) never waits on an fsync or builds indexes.
+ * A second, small thread checkpoints the WAL, so no commit waits behind a
+ * checkpoint.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -18,11 +19,15 @@ export interface LogWorkerHandle {
 
 type Reply = { id: number; appended?: Appended[]; error?: string };
 
-/** Indexing rounds per WAL checkpoint. */
-const CHECKPOINT_EVERY = 5;
-/** This many events waiting means heavy ingest: the next batch waits HEAVY_SPACING rounds more. */
-const HEAVY_BATCH = 2000;
-const HEAVY_SPACING = 10;
+/** How often the checkpointer thread copies the WAL into the database. */
+const CHECKPOINT_INTERVAL_MS = 500;
+/**
+ * Arrivals at this rate (events/s) mean heavy ingest: the index then lets a second's worth
+ * accumulate between batches (big sorted batches cost less per entry). Below it, the index
+ * follows the log every round, in small batches that never hold a commit up for long.
+ */
+const HEAVY_RATE = 10_000;
+const HEAVY_SPACING_MS = 1000;
 /** Events per indexing transaction (commits wait for one chunk at most). */
 const CHUNK = 20_000;
 
@@ -68,9 +73,15 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
 }
 
 /** Start maintaining `file` every `intervalMs` on another thread. */
-export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle {
+export function startLogWorker(file: string, intervalMs = 25): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file, intervalMs } });
   worker.unref();
+  // WAL checkpoints copy pages and sync the database file (tens of ms on a large log); on their own
+  // thread they never hold up a commit (a PASSIVE checkpoint does not block SQLite's writer).
+  const checkpointer = new Worker(new URL(import.meta.url), { workerData: { checkpointFile: file } });
+  checkpointer.unref();
+  checkpointer.on('error', () => undefined);
+  const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
   // If the worker dies, commits fail (calls then fail closed with InternalFailure) and the main
   // connection indexes what is left when it closes.
   worker.on('error', () => undefined);
@@ -109,8 +120,10 @@ export function startLogWorker(file: string, intervalMs = 100): LogWorkerHandle 
         stopping = true;
         worker.ref(); // keep the process alive until the worker has closed its connection
         worker.postMessage('stop');
+        checkpointer.ref();
+        checkpointer.postMessage('stop');
       }
-      await exited;
+      await Promise.all([exited, checkpointerExited]);
     },
   };
 }
@@ -122,10 +135,13 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   db.pragma('cache_size = -65536');
   // Commits happen here: FULL fsyncs the WAL at every commit, so an acknowledged event survives kill -9 and power loss.
   db.pragma('synchronous = FULL');
+  // Never checkpoint inside a commit: the checkpointer thread does it, beside the commits.
+  db.pragma('wal_autocheckpoint = 0');
   const append = prepareAppend(db);
   const index = new HistoryIndex(db, statementCache(db));
-  // Index often, so the unindexed tail every lookup scans stays a few hundred rows at most;
-  // checkpoint less often (each one syncs the database file).
+  // Index often, so the unindexed tail every lookup scans stays small.
+  const heavyBatch = Math.max(1, Math.round((HEAVY_RATE * intervalMs) / 1000));
+  const heavySpacing = Math.max(1, Math.round(HEAVY_SPACING_MS / intervalMs));
   let round = 0;
   let idleUntil = 0;
   let catchingUp = false;
@@ -151,17 +167,11 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
       } catch {
         // next round
       }
-      idleUntil = pending >= HEAVY_BATCH && idleUntil === 0 ? round + HEAVY_SPACING : 0;
+      idleUntil = pending >= heavyBatch && idleUntil === 0 ? round + heavySpacing : 0;
       if (idleUntil === 0 && pending > 0) {
         catchingUp = true;
         catchUp();
       }
-    }
-    if (round % CHECKPOINT_EVERY !== 0) return;
-    try {
-      db.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // next time
     }
   };
   const timer = setInterval(work, intervalMs);
@@ -174,6 +184,24 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
       }
       return;
     }
+    clearInterval(timer);
+    db.close();
+    process.exit(0);
+  });
+}
+
+if (!isMainThread && parentPort && (workerData as { checkpointFile?: string } | null)?.checkpointFile) {
+  const db = new Database((workerData as { checkpointFile: string }).checkpointFile);
+  db.pragma('busy_timeout = 5000');
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy: next time
+    }
+  }, CHECKPOINT_INTERVAL_MS);
+  parentPort.on('message', (m: unknown) => {
+    if (m !== 'stop') return;
     clearInterval(timer);
     db.close();
     process.exit(0);
