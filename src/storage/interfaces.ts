@@ -93,8 +93,6 @@ export interface EventLog {
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
   /** Entries after `afterSeq`, in order, for readers. */
   readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
-  getCheckpoint(reader: string): Promise<number>;
-  setCheckpoint(reader: string, seq: number): Promise<void>;
   /** A reader's checkpoint with the state it keeps beside it (e.g. a batch in progress), written together. */
   getReaderState(reader: string): Promise<{ seq: number; state: string | null }>;
   setReaderState(reader: string, seq: number, state: string | null): Promise<void>;

@@ -98,26 +98,18 @@ export class SqliteEventLog implements EventLog {
     return out;
   }
 
-  async getCheckpoint(reader: string): Promise<number> {
-    const row = this.stmt('SELECT seq FROM checkpoints WHERE reader = ?').get(reader) as { seq: number } | undefined;
-    return row?.seq ?? 0;
-  }
-
-  async setCheckpoint(reader: string, seq: number): Promise<void> {
-    this.stmt('INSERT INTO checkpoints (reader, seq) VALUES (?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq').run(reader, seq);
-  }
-
   async getReaderState(reader: string): Promise<{ seq: number; state: string | null }> {
     const row = this.stmt('SELECT seq, state FROM checkpoints WHERE reader = ?').get(reader) as { seq: number; state: string | null } | undefined;
     return row ?? { seq: 0, state: null };
   }
 
+  /** Written on the log's writer thread, like commits. */
   async setReaderState(reader: string, seq: number, state: string | null): Promise<void> {
-    this.stmt('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state').run(reader, seq, state);
+    await this.worker.setReader(reader, seq, state);
   }
 
   async deleteReader(reader: string): Promise<void> {
-    this.stmt('DELETE FROM checkpoints WHERE reader = ?').run(reader);
+    await this.worker.setReader(reader, null, null);
   }
 
   async indexLag(): Promise<number> {

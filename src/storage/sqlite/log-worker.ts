@@ -14,10 +14,15 @@ import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../inte
 export interface LogWorkerHandle {
   /** Commit events (durably: synchronous=FULL) and resolve with their places in the log. */
   append(events: IndexedEvent[]): Promise<Appended[]>;
+  /** Write a reader's checkpoint and state (`null` seq: forget the reader). */
+  setReader(reader: string, seq: number | null, state: string | null): Promise<void>;
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; appended?: Appended[]; error?: string };
+type Reply = { id: number; appended?: Appended[]; done?: true; error?: string };
+type Request =
+  | { type: 'append'; id: number; events: IndexedEvent[] }
+  | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null };
 
 /** How often the checkpointer thread copies the WAL into the database. */
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -73,7 +78,7 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
 }
 
 /** Start maintaining `file` every `intervalMs` on another thread. */
-export function startLogWorker(file: string, intervalMs = 25): LogWorkerHandle {
+export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file, intervalMs } });
   worker.unref();
   // WAL checkpoints copy pages and sync the database file (tens of ms on a large log); on their own
@@ -88,13 +93,13 @@ export function startLogWorker(file: string, intervalMs = 25): LogWorkerHandle {
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
   let nextId = 0;
-  const pending = new Map<number, { resolve: (appended: Appended[]) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   worker.on('message', (m: Reply) => {
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
-    if (m.appended) p.resolve(m.appended);
-    else p.reject(new Error(m.error ?? 'the event log could not commit'));
+    if (m.error === undefined) p.resolve(m);
+    else p.reject(new Error(m.error || 'the event log could not commit'));
   });
   let gone = false;
   worker.on('exit', () => {
@@ -102,18 +107,25 @@ export function startLogWorker(file: string, intervalMs = 25): LogWorkerHandle {
     for (const p of pending.values()) p.reject(new Error('the event log worker stopped'));
     pending.clear();
   });
+  const call = (req: Request): Promise<Reply> => {
+    if (stopping || gone) return Promise.reject(new Error(gone && !stopping ? 'the event log worker stopped' : 'the event log is closed'));
+    return new Promise<Reply>((resolve, reject) => {
+      pending.set(req.id, { resolve, reject });
+      // Referenced while a request is outstanding, so the process waits for it.
+      worker.ref();
+      worker.postMessage(req);
+    }).finally(() => {
+      if (pending.size === 0 && !stopping) worker.unref();
+    });
+  };
   return {
-    append(events: IndexedEvent[]): Promise<Appended[]> {
-      if (stopping || gone) return Promise.reject(new Error(gone && !stopping ? 'the event log worker stopped' : 'the event log is closed'));
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        // Referenced while a commit is outstanding, so the process waits for it.
-        worker.ref();
-        worker.postMessage({ type: 'append', id, events });
-      }).finally(() => {
-        if (pending.size === 0 && !stopping) worker.unref();
-      }) as Promise<Appended[]>;
+    async append(events: IndexedEvent[]): Promise<Appended[]> {
+      return (await call({ type: 'append', id: nextId++, events })).appended!;
+    },
+    // On the writer thread too: from another connection it would contend for SQLite's write lock,
+    // and a busy wait there sleeps the calling thread for milliseconds at a time.
+    async setReader(reader: string, seq: number | null, state: string | null): Promise<void> {
+      await call({ type: 'reader', id: nextId++, reader, seq, state });
     },
     async stop(): Promise<void> {
       if (!stopping) {
@@ -175,10 +187,17 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
     }
   };
   const timer = setInterval(work, intervalMs);
-  parentPort.on('message', (m: 'stop' | { type: 'append'; id: number; events: IndexedEvent[] }) => {
+  const setReader = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state');
+  const dropReader = db.prepare('DELETE FROM checkpoints WHERE reader = ?');
+  parentPort.on('message', (m: 'stop' | Request) => {
     if (m !== 'stop') {
       try {
-        parentPort!.postMessage({ id: m.id, appended: append(m.events) } satisfies Reply);
+        if (m.type === 'append') parentPort!.postMessage({ id: m.id, appended: append(m.events) } satisfies Reply);
+        else {
+          if (m.seq === null) dropReader.run(m.reader);
+          else setReader.run(m.reader, m.seq, m.state);
+          parentPort!.postMessage({ id: m.id, done: true } satisfies Reply);
+        }
       } catch (e) {
         parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
       }
