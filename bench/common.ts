@@ -1,6 +1,7 @@
 /** Shared bits of the benchmarks: machine description, percentiles, synthetic records. */
 import { cpus, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -94,4 +95,43 @@ export function benchArgs<T extends Record<string, number | string>>(defaults: T
     }
   }
   return out as T;
+}
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * `opentrail serve` as a separate process on `dataDir`, with the benchmarks' root credentials.
+ * Its log goes to `dataDir/server.log` (a pipe nobody reads would fill and stall the server, and
+ * reading one costs the benchmark's own CPU). BENCH_SERVER_NODE_ARGS, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles it.
+ */
+export async function startBenchServer(dataDir: string, args: string[] = []): Promise<BenchServer> {
+  const logFile = join(dataDir, 'server.log');
+  const fd = openSync(logFile, 'w');
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNTS[0], OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
+    stdio: ['ignore', fd, 'inherit'],
+  });
+  closeSync(fd);
+  let url: string | undefined;
+  for (let waited = 0; !url; waited += 50) {
+    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 50));
+    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
+    if (line) url = (JSON.parse(line) as { url: string }).url;
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -6,14 +6,10 @@
  *
  *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100]
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { HttpRequest } from '@smithy/protocol-http';
-import { NodeSha256 } from '../src/server/node-sha256.js';
-import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+import { SignedHttp } from '../src/client/signed-http.js';
+import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
@@ -28,35 +24,6 @@ function rssMiB(pid: number): { peak: number; now: number } {
   } catch {
     return { peak: NaN, now: NaN };
   }
-}
-
-async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const logFile = join(dataDir, 'server.log');
-  const fd = openSync(logFile, 'w');
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNTS[0], OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', fd, 'inherit'],
-  });
-  closeSync(fd);
-  let url: string | undefined;
-  for (let waited = 0; !url; waited += 50) {
-    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 50));
-    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
-    if (line) url = (JSON.parse(line) as { url: string }).url;
-  }
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** A realistic record from someone's own service (~450 bytes). */
@@ -74,37 +41,29 @@ function record(i: number): unknown {
 }
 
 class Sender {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  private readonly signer = new SignatureV4({ credentials: { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET }, region: 'us-east-1', service: 'opentrail', sha256: NodeSha256 });
+  private readonly http: SignedHttp;
   private next = 0;
-  constructor(private readonly url: URL) {}
+  constructor(url: string) {
+    this.http = new SignedHttp({ endpoint: url, region: 'us-east-1', service: 'opentrail', credentials: { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET } });
+  }
 
-  /** Send one batch of fresh records; resolves with the HTTP status and the latency in ms. */
+  /** Send one batch of fresh records; resolves with the HTTP status (0: no answer) and the latency in ms. */
   async send(): Promise<{ status: number; ms: number; accepted: number }> {
     const first = this.next;
     this.next += BATCH;
     const body = JSON.stringify({ events: Array.from({ length: BATCH }, (_, k) => ({ id: `e${first + k}`, record: record(first + k) })) });
-    const signed = await this.signer.sign(
-      new HttpRequest({ method: 'POST', protocol: 'http:', hostname: this.url.hostname, port: Number(this.url.port), path: '/v1/events', headers: { host: this.url.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body }),
-    );
     const t0 = performance.now();
-    return new Promise((resolve) => {
-      const req = request({ agent: this.agent, host: this.url.hostname, port: this.url.port, method: 'POST', path: '/v1/events', headers: signed.headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let accepted = 0;
-          if (res.statusCode === 200) accepted = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { successful: unknown[] }).successful.length;
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, accepted });
-        });
-      });
-      req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, accepted: 0 }));
-      req.end(body);
-    });
+    try {
+      const r = await this.http.post('/v1/events', body, { 'content-type': 'application/json' });
+      const accepted = r.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { successful: unknown[] }).successful.length : 0;
+      return { status: r.status, ms: performance.now() - t0, accepted };
+    } catch {
+      return { status: 0, ms: performance.now() - t0, accepted: 0 };
+    }
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 }
 
@@ -133,8 +92,10 @@ function summarize(results: { status: number; ms: number; accepted: number }[], 
 async function main(): Promise<void> {
   out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate`);
   out(`machine: ${machine()}`);
-  const server = await startServer();
-  const sender = new Sender(new URL(server.url));
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const server = await startBenchServer(dataDir);
+  const sender = new Sender(server.url);
   let peakDuringSustained = 0;
   const sample = setInterval(() => (peakDuringSustained = Math.max(peakDuringSustained, rssMiB(server.pid).now)), 200);
 

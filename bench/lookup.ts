@@ -9,15 +9,14 @@
  * generator takes as little as it can of the two cores it shares with the server; `--client sdk`
  * uses @aws-sdk/client-cloudtrail.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { Ingest } from '../src/pipeline/ingest.js';
 import { cpus } from 'node:os';
 import { RawJsonClient } from './raw-client.js';
-import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
+import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT } = benchArgs(
   { events: 1_000_000, requests: 1000, concurrency: 6, client: 'raw' },
@@ -84,35 +83,6 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  // BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the server.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // The server's log goes to a file, so reading it costs the benchmark's process nothing.
-  const logFile = join(dataDir, 'server.log');
-  const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', out, 'inherit'],
-  });
-  closeSync(out);
-  let url: string | undefined;
-  for (let waited = 0; !url; waited += 50) {
-    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 50));
-    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
-    if (line) url = (JSON.parse(line) as { url: string }).url;
-  }
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 interface Case {
   name: string;
   attribute?: () => LookupAttribute;
@@ -144,7 +114,7 @@ async function run(lookup: Lookup, c: Case): Promise<{ p50: number; p99: number;
 async function main(): Promise<void> {
   process.stdout.write(`bench:lookup — ${EVENTS.toLocaleString()} events, ${REQUESTS} lookups per case, ${CONCURRENCY} in flight, ${CLIENT} client\nmachine: ${machine()}\n`);
   const info = await load();
-  const server = await startServer();
+  const server = await startBenchServer(dataDir);
   let lookup: Lookup;
   if (CLIENT === 'sdk') {
     const sdk = new CloudTrailClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, maxAttempts: 1 });

@@ -8,7 +8,7 @@
  *   npm run bench:validate [-- --files 10000 --records 100 --latency 10]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +21,7 @@ import { Digests } from '../src/integrity/digests.js';
 import { SigningKeys } from '../src/integrity/signing-keys.js';
 import { logFileKey, uniquePart } from '../src/delivery/log-file.js';
 import { startLatencyProxy } from './latency-proxy.js';
-import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
+import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
 
 const { files: FILES, records: RECORDS, latency: LATENCY } = benchArgs({ files: 10_000, records: 100, latency: 10 });
 const ACCOUNT = ACCOUNTS[0]!;
@@ -92,24 +92,8 @@ async function main(): Promise<void> {
   walk(join(dataDir, 'objects', 'buckets', 'bench-validate'));
   out(`built: ${FILES} log files, ${mb.toFixed(0)} MB uncompressed, ${(objectFiles.reduce((n, f) => n + statSync(f).size, 0) / 1e6).toFixed(0)} MB stored`);
 
-  // BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the server.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // The server's log goes to a file: the validators below run with spawnSync, and a pipe nobody
-  // reads meanwhile would fill and stall the server.
-  const logFile = join(dataDir, 'server.log');
-  const logFd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--delivery-interval', '3600'], {
-    env: { ...env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', logFd, 'ignore'],
-  });
-  closeSync(logFd);
-  let url: string | undefined;
-  for (let waited = 0; !url; waited += 50) {
-    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 50));
-    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
-    if (line) url = (JSON.parse(line) as { url: string }).url;
-  }
+  const server = await startBenchServer(dataDir, ['--delivery-interval', '3600']);
+  const url = server.url;
   const arn = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/bench`;
   const range = ['--start-time', new Date(t0 - HOUR).toISOString(), '--end-time', new Date(t0 + 10 * HOUR + 60_000).toISOString()];
   const bin = join(PROJECT_ROOT, 'bin', 'opentrail.js');
@@ -144,7 +128,7 @@ async function main(): Promise<void> {
   } finally {
     await proxy.close();
   }
-  child.kill('SIGTERM');
+  await server.stop();
   out('');
   out('| validator | time | files/s | MB/s (uncompressed) |');
   out('| --- | ---: | ---: | ---: |');

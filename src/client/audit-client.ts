@@ -14,11 +14,7 @@
  * `stats.dropped`) or `error` (record() rejects with BufferFullError).
  */
 import { randomUUID } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { HttpRequest } from '@smithy/protocol-http';
-import { NodeSha256 } from '../server/node-sha256.js';
+import { SignedHttp } from './signed-http.js';
 import type { AuditRecordInput, RecordFailure } from './types.js';
 
 export interface AuditCredentials {
@@ -89,9 +85,7 @@ export interface AuditClientStats {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class AuditClient {
-  private readonly url: URL;
-  private readonly signer: SignatureV4;
-  private readonly agent: HttpAgent;
+  private readonly http: SignedHttp;
   private readonly maxBatch: number;
   private readonly maxDelay: number;
   private readonly maxBuffered: number;
@@ -109,15 +103,7 @@ export class AuditClient {
   readonly stats: AuditClientStats = { recorded: 0, failed: 0, dropped: 0, retries: 0, abandoned: 0, buffered: 0 };
 
   constructor(private readonly opts: AuditClientOptions) {
-    this.url = new URL('/v1/events', opts.endpoint);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    const creds = opts.credentials;
-    this.signer = new SignatureV4({
-      credentials: typeof creds === 'function' ? creds : async () => creds,
-      region: opts.region,
-      service: 'opentrail',
-      sha256: NodeSha256,
-    });
+    this.http = new SignedHttp({ endpoint: opts.endpoint, region: opts.region, service: 'opentrail', credentials: opts.credentials });
     this.maxBatch = Math.min(1000, Math.max(1, opts.maxBatchSize ?? 100));
     this.maxDelay = opts.maxBatchDelayMs ?? 1000;
     this.maxBuffered = Math.max(this.maxBatch, opts.maxBufferedRecords ?? 10_000);
@@ -183,7 +169,7 @@ export class AuditClient {
       await this.flush(); // in-flight batches end at their next retry
     }
     this.stats.buffered = this.buffered;
-    this.agent.destroy();
+    this.http.close();
   }
 
   /** Start requests while a batch is due: full, its oldest record has waited long enough (`now`), or a flush is on. */
@@ -251,28 +237,7 @@ export class AuditClient {
   }
 
   private async post(body: string): Promise<{ status: number; text: string }> {
-    const signed = await this.signer.sign(
-      new HttpRequest({
-        method: 'POST',
-        protocol: this.url.protocol,
-        hostname: this.url.hostname,
-        port: this.url.port ? Number(this.url.port) : undefined,
-        path: this.url.pathname,
-        headers: { host: this.url.host, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-        body,
-      }),
-    );
-    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(this.url, { method: 'POST', agent: this.agent, headers: signed.headers, timeout: 30_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('the request timed out')));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const r = await this.http.post('/v1/events', body, { 'content-type': 'application/json' });
+    return { status: r.status, text: r.body.toString('utf8') };
   }
 }

@@ -4,13 +4,12 @@
  * codes), and more: log files that no digest lists and digests the chain never
  * reaches are reported too, and log files are checked in parallel.
  */
-import { createHash, createPublicKey, verify, webcrypto, type KeyObject } from 'node:crypto';
-import { gunzip, gunzipSync } from 'node:zlib';
-import { promisify } from 'node:util';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
 import { formatEventTime } from '../domain/record.js';
 import { signingString } from './digests.js';
-import type { LogChecker } from './log-check-pool.js';
+import { checkLogFile, type LogChecker } from './log-check-pool.js';
 
 export interface PublicKeyInfo {
   fingerprint: string;
@@ -57,20 +56,6 @@ export class ValidationInputError extends Error {}
 
 const ARN_RE = /^arn:[^:]+:cloudtrail:([^:]+):(\d{12}):trail\/(.+)$/;
 const HOUR = 3600_000;
-const gunzipAsync = promisify(gunzip);
-
-/**
- * SHA-256 (hex) of a gzip file's content. Both steps run on libuv's thread pool (zlib's async
- * API and WebCrypto's digest), so files decompress and hash in parallel on every core. The
- * output buffer is sized from the gzip trailer's length field (capped at 8 MB: it is only a hint), so
- * a file inflates in one pass instead of 16 KB round trips to the pool.
- */
-export async function gzipContentSha256(gz: Buffer): Promise<string> {
-  const hint = gz.length >= 18 ? gz.readUInt32LE(gz.length - 4) : 0;
-  const raw = await gunzipAsync(gz, { chunkSize: Math.min(Math.max(hint + 1024, 16_384), 8 << 20) });
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', raw)).toString('hex');
-}
-
 
 interface DigestJson {
   digestStartTime: string;
@@ -111,7 +96,7 @@ function signatureValid(text: Buffer, d: DigestJson, signatureHex: string | unde
   return verify('sha256', Buffer.from(signed), key, Buffer.from(signatureHex, 'hex'));
 }
 
-/** Log file checks on this thread: decompression and hashing on libuv's pool, `n` files in flight. */
+/** Log file checks on this thread, `n` reads in flight (the command line spreads them over worker threads instead). */
 function inProcessLogChecker(store: ObjectStore, n: number): LogChecker {
   return {
     async check(files, onResult) {
@@ -120,14 +105,7 @@ function inProcessLogChecker(store: ObjectStore, n: number): LogChecker {
         Array.from({ length: Math.max(1, Math.min(n, files.length)) }, async () => {
           while (i < files.length) {
             const k = i++;
-            const f = files[k]!;
-            const got = await readObject(store, f.bucket, f.key).catch((e: unknown) => e as Error);
-            if (got instanceof Error) onResult(k, { status: 'error', message: got.message });
-            else if (!got) onResult(k, { status: 'missing' });
-            else {
-              const hash = await gzipContentSha256(got.body).catch(() => undefined);
-              onResult(k, hash === undefined ? { status: 'invalid' } : { status: 'hashed', hash });
-            }
+            onResult(k, await checkLogFile(store, files[k]!));
           }
         }),
       );

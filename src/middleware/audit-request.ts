@@ -5,6 +5,7 @@
  * redacted, the error from the response.
  */
 import { BlockList, isIP } from 'node:net';
+import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AuditRecordInput, RecordResource, UserIdentity } from '../client/types.js';
 
@@ -188,27 +189,26 @@ export function clientAddress(socketAddress: string, forwardedFor: string | stri
   return hops[0] && isIP(hops[0]) ? hops[0] : peer;
 }
 
-const STATUS_CODES: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  405: 'MethodNotAllowed',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'PayloadTooLarge',
-  415: 'UnsupportedMediaType',
-  422: 'UnprocessableEntity',
-  429: 'TooManyRequests',
-  500: 'InternalServerError',
-  502: 'BadGateway',
-  503: 'ServiceUnavailable',
-  504: 'GatewayTimeout',
-};
+/** An HTTP status as an error code: 404 → NotFound, 500 → InternalServerError. */
+function statusErrorCode(status: number): string {
+  const text = STATUS_CODES[status];
+  return text ? pascal(text.replace(/[^A-Za-z0-9 ]/g, '')) : `Http${status}`;
+}
+
+/** Options worked out once per middleware: the proxy matcher and the redaction list. */
+export interface CompiledAuditOptions<Req, Res> {
+  opts: AuditMiddlewareOptions<Req, Res>;
+  trusted: (ip: string) => boolean;
+  redact: (string | RegExp)[];
+}
+
+export function compileAuditOptions<Req, Res>(opts: AuditMiddlewareOptions<Req, Res>): CompiledAuditOptions<Req, Res> {
+  return { opts, trusted: proxyMatcher(opts.trustedProxies), redact: [...(opts.replaceDefaultRedactions ? [] : DEFAULT_REDACT), ...(opts.redact ?? [])] };
+}
 
 /** Build the record for a finished request. */
-export async function buildAuditRecord<Req, Res>(facts: RequestFacts, req: Req, res: Res, opts: AuditMiddlewareOptions<Req, Res>, trusted: (ip: string) => boolean): Promise<AuditRecordInput> {
-  const patterns = [...(opts.replaceDefaultRedactions ? [] : DEFAULT_REDACT), ...(opts.redact ?? [])];
+export async function buildAuditRecord<Req, Res>(facts: RequestFacts, req: Req, res: Res, c: CompiledAuditOptions<Req, Res>): Promise<AuditRecordInput> {
+  const { opts, trusted } = c;
   const params: Record<string, unknown> = { ...facts.params, ...facts.query };
   if (!opts.omitBody && facts.body && typeof facts.body === 'object' && !Buffer.isBuffer(facts.body)) Object.assign(params, facts.body as Record<string, unknown>);
   const m = facts.method.toUpperCase();
@@ -222,16 +222,25 @@ export async function buildAuditRecord<Req, Res>(facts: RequestFacts, req: Req, 
     userIdentity: identity,
     sourceIPAddress: clientAddress(facts.socketAddress, facts.headers['x-forwarded-for'], trusted),
     ...(ua ? { userAgent: Array.isArray(ua) ? ua.join(' ') : ua } : {}),
-    requestParameters: Object.keys(params).length ? (redactParameters(params, patterns) as Record<string, unknown>) : null,
+    requestParameters: Object.keys(params).length ? (redactParameters(params, c.redact) as Record<string, unknown>) : null,
     responseElements: null,
     requestID: (Array.isArray(rid) ? rid[0] : rid) ?? randomUUID(),
     readOnly: m === 'GET' || m === 'HEAD' || m === 'OPTIONS',
   };
   if (failed) {
-    record.errorCode = facts.error?.code ?? facts.error?.name ?? STATUS_CODES[facts.statusCode] ?? `Http${facts.statusCode}`;
+    record.errorCode = facts.error?.code ?? facts.error?.name ?? statusErrorCode(facts.statusCode);
     record.errorMessage = facts.error?.message ?? `HTTP ${facts.statusCode}`;
   }
   const resources = opts.resources?.(req, res);
   if (resources?.length) record.resources = resources;
   return record;
+}
+
+/** Build and buffer the record of a finished request; failures go to onError, never to the response. */
+export async function recordRequest<Req, Res>(facts: RequestFacts, req: Req, res: Res, c: CompiledAuditOptions<Req, Res>): Promise<void> {
+  try {
+    await c.opts.client.record(await buildAuditRecord(facts, req, res, c));
+  } catch (err) {
+    c.opts.onError?.(err);
+  }
 }

@@ -8,19 +8,19 @@
  * can name its error for the record with `res.locals.auditError = { code, message }`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { buildAuditRecord, proxyMatcher, type AuditMiddlewareOptions } from './audit-request.js';
+import { compileAuditOptions, recordRequest, type AuditMiddlewareOptions } from './audit-request.js';
 
 export type ExpressAuditOptions = AuditMiddlewareOptions<Request, Response>;
 
 export function auditExpress(opts: ExpressAuditOptions): RequestHandler {
-  const trusted = proxyMatcher(opts.trustedProxies);
+  const compiled = compileAuditOptions(opts);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (opts.skip?.(req)) return next();
     res.once('finish', () => {
       const route = req.route as { path?: unknown } | undefined;
       const pattern = typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : undefined;
       const error = (res.locals as { auditError?: { code?: string; message?: string } }).auditError;
-      buildAuditRecord(
+      void recordRequest(
         {
           method: req.method,
           route: pattern,
@@ -35,11 +35,8 @@ export function auditExpress(opts: ExpressAuditOptions): RequestHandler {
         },
         req,
         res,
-        opts,
-        trusted,
-      )
-        .then((record) => opts.client.record(record))
-        .catch((err: unknown) => opts.onError?.(err));
+        compiled,
+      );
     });
     next();
   };

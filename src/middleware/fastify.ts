@@ -8,7 +8,7 @@
  * record its errorCode (the error's `code`, or its name) and errorMessage.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { buildAuditRecord, proxyMatcher, type AuditMiddlewareOptions } from './audit-request.js';
+import { compileAuditOptions, recordRequest, type AuditMiddlewareOptions } from './audit-request.js';
 
 export type FastifyAuditOptions = AuditMiddlewareOptions<FastifyRequest, FastifyReply>;
 
@@ -16,35 +16,29 @@ const ERROR = Symbol('opentrail.auditError');
 type WithError = FastifyRequest & { [ERROR]?: { code?: string; message?: string; name?: string } };
 
 async function plugin(app: FastifyInstance, opts: FastifyAuditOptions): Promise<void> {
-  const trusted = proxyMatcher(opts.trustedProxies);
+  const compiled = compileAuditOptions(opts);
   app.addHook('onError', async (request, _reply, error) => {
     (request as WithError)[ERROR] = { code: typeof error.code === 'string' ? error.code : undefined, message: error.message, name: error.name };
   });
   app.addHook('onResponse', async (request, reply) => {
-    try {
-      if (opts.skip?.(request)) return;
-      const record = await buildAuditRecord(
-        {
-          method: request.method,
-          route: request.routeOptions.url,
-          path: request.url.split('?')[0] ?? request.url,
-          params: { ...(request.params as Record<string, unknown>) },
-          query: { ...(request.query as Record<string, unknown>) },
-          body: request.body,
-          headers: request.headers,
-          socketAddress: request.socket.remoteAddress ?? '',
-          statusCode: reply.statusCode,
-          error: (request as WithError)[ERROR],
-        },
-        request,
-        reply,
-        opts,
-        trusted,
-      );
-      await opts.client.record(record);
-    } catch (err) {
-      opts.onError?.(err);
-    }
+    if (opts.skip?.(request)) return;
+    await recordRequest(
+      {
+        method: request.method,
+        route: request.routeOptions.url,
+        path: request.url.split('?')[0] ?? request.url,
+        params: { ...(request.params as Record<string, unknown>) },
+        query: { ...(request.query as Record<string, unknown>) },
+        body: request.body,
+        headers: request.headers,
+        socketAddress: request.socket.remoteAddress ?? '',
+        statusCode: reply.statusCode,
+        error: (request as WithError)[ERROR],
+      },
+      request,
+      reply,
+      compiled,
+    );
   });
 }
 

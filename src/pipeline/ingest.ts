@@ -59,8 +59,8 @@ export class Ingest {
       return Promise.reject(new ThrottlingException('Rate exceeded: the event log is behind; retry with backoff'));
     }
     const events = records.map(indexEvent);
-    const ids = opts.idempotencyIds;
-    if (ids) events.forEach((e, i) => ids[i] !== undefined && (e.idempotencyId = ids[i]));
+    const ids = opts.idempotencyIds ?? [];
+    for (let i = 0; i < events.length; i++) if (ids[i] !== undefined) events[i]!.idempotencyId = ids[i];
     return new Promise<Appended[]>((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
       this.queued += events.length;

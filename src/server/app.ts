@@ -22,7 +22,7 @@ import { userIdentityOf } from '../domain/identity.js';
 import { apiCallRecord } from '../domain/api-call-record.js';
 import { createCloudTrailService } from '../services/cloudtrail/index.js';
 import { createS3Service } from '../services/s3/index.js';
-import { createIngestService } from '../services/ingest/index.js';
+import { INGEST_PATH, INGEST_SIGNING_NAME, createIngestService } from '../services/ingest/index.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
@@ -164,7 +164,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       body: Buffer.alloc(0),
     };
     // Until the signature names the service, guess from the request's shape which error format to speak.
-    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === '/v1/events' ? 'opentrail' : 's3');
+    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === INGEST_PATH ? INGEST_SIGNING_NAME : 's3');
     try {
       incoming.body = await readBody(req);
       const cred = parseCredential(incoming);
@@ -234,13 +234,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let ingestRequests = 0;
   let ingestBytes = 0;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v1/events') {
+    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === INGEST_PATH) {
       const bytes = Number(req.headers['content-length']) || 1 << 20;
       if (ingestRequests >= config.maxIngestRequests || ingestBytes + bytes > config.maxIngestBytes) {
         req.resume(); // read and discard the body, so the connection stays usable
         const err = new ThrottlingException(`Rate exceeded: ${ingestRequests} ingest requests are already being recorded; retry with backoff`);
-        send(res, services.get('opentrail')!.encodeError!(err, randomUUID(), { method: 'POST', path: '/v1/events', query: {}, headers: req.headers, body: Buffer.alloc(0) }));
-        metrics.requests.inc({ service: 'opentrail', operation: 'PutEvents', status: '429' });
+        send(res, services.get(INGEST_SIGNING_NAME)!.encodeError!(err, randomUUID(), { method: 'POST', path: INGEST_PATH, query: {}, headers: req.headers, body: Buffer.alloc(0) }));
+        metrics.requests.inc({ service: INGEST_SIGNING_NAME, operation: 'PutEvents', status: '429' });
         return;
       }
       ingestRequests++;

@@ -5,7 +5,7 @@
  */
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
-import { NodeSha256 } from './node-sha256.js';
+import { NodeSha256 } from '../protocols/node-sha256.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   IncompleteSignatureException,

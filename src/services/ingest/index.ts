@@ -13,10 +13,12 @@ import type { IncomingRequest, RequestContext, Service, ServiceResult } from '..
 import type { Ingest } from '../../pipeline/ingest.js';
 import type { CloudTrailRecord } from '../../domain/record.js';
 import { IDEMPOTENCY_ID_RE, normalizeIngestRecord, type RecordProblem } from '../../domain/ingest-record.js';
-import { InternalFailure, SerializationException, ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
-import type { WireResponse } from '../../protocols/json11.js';
+import { InternalFailure, ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
+import { parseJsonBody, type WireResponse } from '../../protocols/json11.js';
 
 export const INGEST_SIGNING_NAME = 'opentrail';
+/** The one operation's path. */
+export const INGEST_PATH = '/v1/events';
 export const INGEST_EVENT_SOURCE = 'ingest.opentrail.dev';
 export const MAX_EVENTS_PER_BATCH = 1000;
 const CONTENT_TYPE = 'application/json';
@@ -47,13 +49,7 @@ function encodeError(err: ServiceError, requestId: string): WireResponse {
 }
 
 function parseBatch(body: Buffer): Sent[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new SerializationException(`Unable to parse request body as JSON: ${(e as Error).message}`);
-  }
-  const events = (parsed as { events?: unknown } | null)?.events;
+  const events = parseJsonBody(body).events;
   if (!Array.isArray(events)) throw new ValidationException('The body must be a JSON object with an "events" array');
   if (events.length === 0) throw new ValidationException('"events" must hold at least one event');
   if (events.length > MAX_EVENTS_PER_BATCH) throw new ValidationException(`"events" holds ${events.length} events; at most ${MAX_EVENTS_PER_BATCH} may be sent at once`);
@@ -94,7 +90,7 @@ export function createIngestService(deps: IngestServiceDeps): Service {
     signingName: INGEST_SIGNING_NAME,
     encodeError: (err, requestId) => encodeError(err, requestId),
     async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
-      const operation = req.method === 'POST' && req.path === '/v1/events' ? 'PutEvents' : 'Unknown';
+      const operation = req.method === 'POST' && req.path === INGEST_PATH ? 'PutEvents' : 'Unknown';
       const audit = (errorCode?: string, errorMessage?: string, accepted?: number, failed?: number): ServiceResult['audit'] => ({
         eventSource: INGEST_EVENT_SOURCE,
         eventName: operation,

@@ -113,7 +113,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async indexLag(): Promise<number> {
-    return Math.max(0, (await this.lastSeq()) - this.history.indexed);
+    return this.history.pending();
   }
 
   async lastSeq(): Promise<number> {

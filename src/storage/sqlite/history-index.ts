@@ -87,7 +87,6 @@ function entriesOf(where: string): string {
  */
 export class HistoryIndex {
   private readonly batch: { immediate: (limit: number) => number };
-  private readonly findTx: (q: HistoryQuery) => { seq: number; timeMs: number }[];
 
   constructor(
     private readonly db: Database.Database,
@@ -111,8 +110,6 @@ export class HistoryIndex {
       save.run(hi);
       return hi - from;
     });
-    // A lookup reads the index and the tail in one snapshot, so an event is never seen twice or missed.
-    this.findTx = this.db.transaction((q: HistoryQuery) => this.findIn(q));
   }
 
   private scopeId(account: string, region: string, category: string): number | undefined {
@@ -144,12 +141,11 @@ export class HistoryIndex {
     return (this.stmt("SELECT value FROM log_meta WHERE name = 'indexed_seq'").get() as { value: number } | undefined)?.value ?? 0;
   }
 
-  /** Matching (seq, time) pairs, newest first: from the index and from the unindexed tail. */
+  /**
+   * Matching (seq, time) pairs, newest first: from the index and from the unindexed tail. Call it
+   * inside a read transaction, so index and tail are one snapshot (an event never seen twice or missed).
+   */
   find(q: HistoryQuery): { seq: number; timeMs: number }[] {
-    return this.db.inTransaction ? this.findIn(q) : this.findTx(q);
-  }
-
-  private findIn(q: HistoryQuery): { seq: number; timeMs: number }[] {
     const indexedSeq = this.indexed;
     const key = q.attribute?.key;
     const value = key === undefined ? '' : q.attribute!.value;
