@@ -1,5 +1,5 @@
 /** Server configuration: flags, then environment, then embedded defaults. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface Config {
   port: number;
@@ -38,6 +38,10 @@ export interface Config {
   s3ForcePathStyle: boolean;
   s3AccessKeyId?: string;
   s3SecretAccessKey?: string;
+  /** Where JSONL sink targets of rules write (`<dir>/<account>/<name>.jsonl`). */
+  sinkDir: string;
+  /** First retry delay of a failed rule target (ms), doubled per attempt. */
+  rulesRetryBaseMs: number;
 }
 
 export interface ConfigFlags {
@@ -63,10 +67,11 @@ function num(v: string | number | undefined, name: string): number | undefined {
 }
 
 export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = resolve(flags.dataDir ?? env.OPENTRAIL_DATA_DIR ?? './.opentrail');
   return {
     port: num(flags.port, '--port') ?? num(env.OPENTRAIL_PORT, 'OPENTRAIL_PORT') ?? 4577,
     host: flags.host ?? env.OPENTRAIL_HOST ?? '127.0.0.1',
-    dataDir: resolve(flags.dataDir ?? env.OPENTRAIL_DATA_DIR ?? './.opentrail'),
+    dataDir,
     retentionDays: num(flags.retentionDays, '--retention-days') ?? num(env.OPENTRAIL_RETENTION_DAYS, 'OPENTRAIL_RETENTION_DAYS') ?? 90,
     logLevel: flags.logLevel ?? env.OPENTRAIL_LOG_LEVEL ?? 'info',
     tlsCert: flags.tlsCert ?? env.OPENTRAIL_TLS_CERT,
@@ -92,5 +97,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     s3ForcePathStyle: (env.OPENTRAIL_S3_FORCE_PATH_STYLE ?? 'true') !== 'false',
     s3AccessKeyId: env.OPENTRAIL_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
     s3SecretAccessKey: env.OPENTRAIL_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
+    sinkDir: resolve(env.OPENTRAIL_SINK_DIR ?? join(dataDir, 'sinks')),
+    rulesRetryBaseMs: num(env.OPENTRAIL_RULES_RETRY_BASE_MS, 'OPENTRAIL_RULES_RETRY_BASE_MS') ?? 1000,
   };
 }

@@ -4,6 +4,7 @@ import { resolveConfig, type ConfigFlags } from '../config.js';
 import { registerAdmin } from './admin.js';
 import { registerValidateLogs } from './validate-logs.js';
 import { registerTrailsTail } from './trails-tail.js';
+import { registerDlq } from './dlq.js';
 import { startServer } from '../server/app.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -48,5 +49,6 @@ export async function main(argv: string[]): Promise<void> {
   registerAdmin(program);
   registerValidateLogs(program);
   registerTrailsTail(program);
+  registerDlq(program);
   await program.parseAsync(argv);
 }

@@ -70,3 +70,8 @@ export const InvalidTagParameterException = define('InvalidTagParameterException
 export const ResourceTypeNotSupportedException = define('ResourceTypeNotSupportedException');
 export const TrailNotProvidedException = define('TrailNotProvidedException');
 export const OrganizationsNotInUseException = define('OrganizationsNotInUseException');
+
+// EventBridge errors.
+export const InvalidEventPatternException = define('InvalidEventPatternException');
+export const ResourceAlreadyExistsException = define('ResourceAlreadyExistsException');
+export const LimitExceededException = define('LimitExceededException');

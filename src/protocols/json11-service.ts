@@ -6,7 +6,7 @@
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../services/types.js';
 import { InternalFailure, ServiceError, SerializationException, UnknownOperationException, ValidationException } from './errors.js';
 import { json11Error, json11Success, parseJsonBody, toWire } from './json11.js';
-import { formatViolations, validateInput, type ServiceModel } from './model.js';
+import { formatViolations, redactSensitive, validateInput, type ServiceModel } from './model.js';
 import type { RecordResource } from '../domain/record.js';
 
 type ErrorClass = new (message: string) => ServiceError;
@@ -59,6 +59,12 @@ export class Json11Service implements Service {
     this.prefixes = [full, full.split('.').pop() ?? full];
   }
 
+  /** The input as the record keeps it: members the model marks sensitive (passwords, API keys) hidden. */
+  private redact(name: string, raw: Record<string, unknown>): unknown {
+    const input = this.opts.model.operations[name]?.input?.shape;
+    return input ? redactSensitive(this.opts.model, input, raw) : raw;
+  }
+
   async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
     // Presigned requests carry X-Amz-Target hoisted into the query string.
     const hoisted = Object.keys(req.query).find((k) => k.toLowerCase() === 'x-amz-target');
@@ -73,7 +79,7 @@ export class Json11Service implements Service {
       eventSource: this.opts.eventSource,
       eventName: name || 'Unknown',
       readOnly,
-      requestParameters: raw && Object.keys(raw).length ? (lowerFirstKeys(raw) as Record<string, unknown>) : null,
+      requestParameters: raw && Object.keys(raw).length ? (lowerFirstKeys(this.redact(name, raw)) as Record<string, unknown>) : null,
       responseElements: readOnly || err || output === undefined || output === null || (typeof output === 'object' && Object.keys(output).length === 0)
         ? null
         : (lowerFirstKeys(toWire(output)) as Record<string, unknown>),

@@ -20,6 +20,7 @@ export interface Shape {
   enum?: string[];
   pattern?: string;
   exception?: boolean;
+  sensitive?: boolean;
 }
 
 export interface OperationModel {
@@ -219,4 +220,29 @@ function walk(
 export function formatViolations(violations: Violation[]): string {
   const n = violations.length;
   return `${n} validation error${n === 1 ? '' : 's'} detected: ${violations.map((v) => v.message).join('; ')}`;
+}
+
+/** What CloudTrail writes for a value the model marks sensitive. */
+export const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
+
+/** `value` (an input of `shapeName`) with every member the model marks sensitive replaced by HIDDEN. */
+export function redactSensitive(model: ServiceModel, shapeName: string, value: unknown): unknown {
+  const shape = model.shapes[shapeName];
+  if (!shape || value === null || value === undefined) return value;
+  if (shape.sensitive) return HIDDEN;
+  if (shape.type === 'structure' && typeof value === 'object' && !Array.isArray(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const m = shape.members?.[k];
+      out[k] = m ? redactSensitive(model, m.shape, v) : v;
+    }
+    return out;
+  }
+  if (shape.type === 'list' && Array.isArray(value) && shape.member) return value.map((v) => redactSensitive(model, shape.member!.shape, v));
+  if (shape.type === 'map' && typeof value === 'object' && shape.value) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = redactSensitive(model, shape.value.shape, v);
+    return out;
+  }
+  return value;
 }

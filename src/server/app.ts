@@ -23,6 +23,10 @@ import { apiCallRecord } from '../domain/api-call-record.js';
 import { createCloudTrailService } from '../services/cloudtrail/index.js';
 import { createS3Service } from '../services/s3/index.js';
 import { INGEST_PATH, INGEST_SIGNING_NAME, createIngestService } from '../services/ingest/index.js';
+import { createEventsService } from '../services/events/index.js';
+import { EventRules } from '../domain/event-rules.js';
+import { RulesEngine } from '../rules/engine.js';
+import { TargetInvoker } from '../rules/targets.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
@@ -50,6 +54,7 @@ export interface App {
   readonly objectStore: ObjectStore;
   readonly trails: Trails;
   readonly delivery: TrailDelivery;
+  readonly rules: RulesEngine;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -120,11 +125,25 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     maxRecordsPerFile: config.maxRecordsPerFile,
     logger,
   });
+  const eventRules = new EventRules(metastore);
+  const rules = new RulesEngine(eventLog, metastore, eventRules, new TargetInvoker(eventRules, config.sinkDir), {
+    logger,
+    retryBaseMs: config.rulesRetryBaseMs,
+    counters: {
+      matched: (rule) => metrics.ruleMatched.inc({ rule }),
+      invoked: (rule) => metrics.ruleInvocations.inc({ rule }),
+      failed: (rule) => metrics.ruleFailed.inc({ rule }),
+      throttled: (rule) => metrics.ruleThrottled.inc({ rule }),
+      deadLettered: (rule) => metrics.ruleDeadLettered.inc({ rule }),
+    },
+  });
+  ingest.onCommit(() => rules.wake());
   const services = new Map<string, Service>();
   for (const s of [
     createCloudTrailService({ history, trails, signingKeys, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
     createIngestService({ ingest, onUnexpectedError }),
+    createEventsService({ rules: eventRules, onUnexpectedError }),
   ]) {
     services.set(s.signingName, s);
   }
@@ -292,6 +311,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   purgeTimer.unref();
 
   delivery.start();
+  await rules.start();
   logger.info({ url, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
 
   let closing: Promise<void> | undefined;
@@ -305,6 +325,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
       await ingest.close();
       await delivery.stop();
+      await rules.stop();
       await objectStore.close();
       await eventLog.close();
       await metastore.close();
@@ -314,5 +335,5 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     return closing;
   };
 
-  return { url, port, credentials, accounts, ingest, eventLog, metastore, objectStore, trails, delivery, logger, close };
+  return { url, port, credentials, accounts, ingest, eventLog, metastore, objectStore, trails, delivery, rules, logger, close };
 }

@@ -27,6 +27,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Per-rule counters (EventBridge's rule metrics), labelled by rule ARN. */
+  readonly ruleMatched = this.ruleCounter('opentrail_rule_matched_events_total', 'Events a rule matched');
+  readonly ruleInvocations = this.ruleCounter('opentrail_rule_invocations_total', 'Attempts to send a matched event to a target');
+  readonly ruleFailed = this.ruleCounter('opentrail_rule_failed_invocations_total', 'Matched events that could not be delivered after their retries');
+  readonly ruleThrottled = this.ruleCounter('opentrail_rule_throttled_total', 'Invocations held back by an API destination rate limit');
+  readonly ruleDeadLettered = this.ruleCounter('opentrail_rule_dead_lettered_total', 'Matched events sent to a dead-letter queue');
+
+  private ruleCounter(name: string, help: string): Counter<'rule'> {
+    return new Counter({ name, help, labelNames: ['rule'] as const, registers: [this.registry] });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'opentrail_' });
   }

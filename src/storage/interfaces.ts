@@ -127,5 +127,7 @@ export interface Metastore {
   getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined>;
   listDocs<T>(kind: string, accountId?: string): Promise<T[]>;
   deleteDoc(kind: string, accountId: string, id: string): Promise<void>;
+  /** Several puts and deletes of one kind in one transaction (one commit for a batch). */
+  writeDocs(kind: string, puts: { accountId: string; id: string; doc: unknown }[], deletes?: { accountId: string; id: string }[]): Promise<void>;
   close(): Promise<void>;
 }

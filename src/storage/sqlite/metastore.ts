@@ -126,6 +126,14 @@ export class SqliteMetastore implements Metastore {
   async deleteDoc(kind: string, accountId: string, id: string): Promise<void> {
     this.sql('DELETE FROM docs WHERE kind = ? AND account_id = ? AND id = ?').run(kind, accountId, id);
   }
+  async writeDocs(kind: string, puts: { accountId: string; id: string; doc: unknown }[], deletes: { accountId: string; id: string }[] = []): Promise<void> {
+    const put = this.sql('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json');
+    const del = this.sql('DELETE FROM docs WHERE kind = ? AND account_id = ? AND id = ?');
+    this.db.transaction(() => {
+      for (const p of puts) put.run(kind, p.accountId, p.id, JSON.stringify(p.doc));
+      for (const d of deletes) del.run(kind, d.accountId, d.id);
+    })();
+  }
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

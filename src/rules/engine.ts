@@ -1,0 +1,384 @@
+/**
+ * The rules reader: every recorded event, in log order, is wrapped in
+ * EventBridge's envelope and offered to the enabled rules of its account and
+ * region (default bus) in one pass of the rule index. Each (event, rule,
+ * target) match becomes a job written to the outbox before the reader's
+ * checkpoint moves, then sent at once; failures are retried with exponential
+ * backoff and jitter within the target's RetryPolicy, and what is exhausted
+ * goes to the target's dead-letter queue. A crash loses no match: the
+ * outbox is re-sent on start (at-least-once; the envelope id is stable, so
+ * receivers can drop repeats).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EventLog } from '../storage/interfaces.js';
+import type { Metastore } from '../storage/interfaces.js';
+import type { EventRules } from '../domain/event-rules.js';
+import type { CloudTrailRecord } from '../domain/record.js';
+import { DEFAULT_BUS, DEFAULT_MAX_EVENT_AGE_SECONDS, DEFAULT_MAX_RETRY_ATTEMPTS, type RuleDoc, type TargetDoc } from '../domain/rules-model.js';
+import { RuleIndex } from './rule-index.js';
+import { eventBridgeEvent, targetBody } from './envelope.js';
+import type { TargetInvoker, InvokeResult } from './targets.js';
+import { failpoint } from '../failpoints.js';
+
+export const READER = 'rules';
+export const OUTBOX = 'events-outbox';
+export const DLQ = 'events-dlq';
+/** Jobs an operator sent back from a dead-letter queue (`opentrail dlq redrive`), picked up by the server. */
+export const REDRIVE = 'events-redrive';
+
+/** One event on its way to one target. */
+export interface RuleJob {
+  key: string;
+  accountId: string;
+  region: string;
+  ruleArn: string;
+  targetId: string;
+  /** The envelope id (stable across replays). */
+  eventId: string;
+  body: string;
+  /** Attempts made so far. */
+  attempts: number;
+  firstAt: number;
+  nextAt: number;
+  lastError?: { code: string; message: string };
+}
+
+/** A dead-lettered job, with the attributes EventBridge puts on its DLQ messages. */
+export interface DeadLetter {
+  key: string;
+  queueArn: string;
+  accountId: string;
+  job: RuleJob;
+  attributes: { RULE_ARN: string; TARGET_ARN: string; ERROR_CODE: string; ERROR_MESSAGE: string; EXHAUSTED_RETRY_CONDITION: string; RETRY_ATTEMPTS: number };
+  sentAt: number;
+}
+
+export interface RuleCounters {
+  matched(rule: string): void;
+  invoked(rule: string): void;
+  failed(rule: string): void;
+  throttled(rule: string): void;
+  deadLettered(rule: string): void;
+}
+
+export interface RulesEngineOptions {
+  logger?: Logger;
+  counters?: RuleCounters;
+  /** First retry delay (ms), doubled per attempt, capped at `maxRetryDelayMs`. */
+  retryBaseMs?: number;
+  maxRetryDelayMs?: number;
+  /** Most invocations in flight at once. */
+  concurrency?: number;
+}
+
+const noCounters: RuleCounters = { matched() {}, invoked() {}, failed() {}, throttled() {}, deadLettered() {} };
+
+export function jobKey(eventId: string, ruleArn: string, targetId: string): string {
+  return createHash('sha256').update(`${eventId}\n${ruleArn}\n${targetId}`).digest('base64url').slice(0, 32);
+}
+
+export class RulesEngine {
+  private readonly scopes = new Map<string, RuleIndex<RuleDoc>>();
+  private readonly byArn = new Map<string, RuleDoc>();
+  private readonly jobs = new Map<string, RuleJob>();
+  private readonly queue: RuleJob[] = [];
+  private readonly done: { accountId: string; id: string }[] = [];
+  private inFlight = 0;
+  private seq = 0;
+  private savedAt = 0;
+  private running = false;
+  private again = false;
+  private stopped = true;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly counters: RuleCounters;
+  private readonly retryBaseMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly concurrency: number;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: Metastore,
+    private readonly rules: EventRules,
+    private readonly invoker: TargetInvoker,
+    private readonly opts: RulesEngineOptions = {},
+  ) {
+    this.counters = opts.counters ?? noCounters;
+    this.retryBaseMs = opts.retryBaseMs ?? 1000;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 300_000;
+    this.concurrency = opts.concurrency ?? 64;
+    rules.onChange((a, r) => void this.rebuild(a, r));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const byScope = new Map<string, RuleDoc[]>();
+    for (const r of await this.rules.allRules()) {
+      const k = `${r.accountId}|${r.region}`;
+      byScope.set(k, [...(byScope.get(k) ?? []), r]);
+    }
+    for (const [k, list] of byScope) this.index(k, list);
+    this.seq = (await this.log.getReaderState(READER)).seq;
+    if (this.seq === 0 && (await this.rules.allRules()).length === 0) {
+      // No rule has ever existed: start at the end of the log (rules see events from their creation on).
+      this.seq = await this.log.lastSeq();
+      await this.log.setReaderState(READER, this.seq, null);
+    }
+    for (const j of await this.store.listDocs<RuleJob>(OUTBOX)) this.schedule(j);
+    const tick = setInterval(() => this.wake(), 1000);
+    const flush = setInterval(() => void this.flushDone(), 50);
+    const redrive = setInterval(() => void this.pickUpRedrives(), 1000);
+    for (const t of [tick, flush, redrive]) t.unref();
+    this.timers.push(tick, flush, redrive);
+    this.wake();
+  }
+
+  /** New events were committed: look at them now. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.pass();
+  }
+
+  private index(scope: string, rules: RuleDoc[]): void {
+    const idx = new RuleIndex<RuleDoc>();
+    for (const [arn, r] of this.byArn) if (`${r.accountId}|${r.region}` === scope) this.byArn.delete(arn);
+    for (const r of rules) {
+      this.byArn.set(r.arn, r);
+      if (r.bus !== DEFAULT_BUS || r.state === 'DISABLED' || r.targets.length === 0) continue;
+      const p = this.rules.patternOf(r);
+      if (p) idx.add(r, p);
+    }
+    if (idx.size > 0) this.scopes.set(scope, idx);
+    else this.scopes.delete(scope);
+  }
+
+  private async rebuild(accountId: string, region: string): Promise<void> {
+    this.index(`${accountId}|${region}`, await this.rules.rulesOf(accountId, region));
+  }
+
+  private async pass(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          if (this.stopped) return;
+          if (this.scopes.size === 0) {
+            // No enabled rule with targets anywhere: nothing to read; rules see events from their creation on.
+            this.seq = await this.log.lastSeq();
+            await this.saveCheckpoint(false);
+            break;
+          }
+          const entries = await this.log.readFrom(this.seq, 1000);
+          if (entries.length === 0) break;
+          const jobs: RuleJob[] = [];
+          const now = Date.now();
+          const ingestion = new Date(now).toISOString();
+          for (const e of entries) {
+            const idx = this.scopes.get(`${e.accountId}|${e.region}`);
+            if (!idx) continue;
+            const record = JSON.parse(e.json.toString('utf8')) as CloudTrailRecord;
+            const event = eventBridgeEvent(record);
+            // Read-only management events reach only rules that asked for all of them (as EventBridge).
+            const readOnlyManagement = record.readOnly === true && e.category === 'management';
+            for (const rule of idx.match(event)) {
+              if (readOnlyManagement && rule.state !== 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS') continue;
+              this.counters.matched(rule.arn);
+              for (const t of rule.targets) {
+                jobs.push({
+                  key: jobKey(event.id, rule.arn, t.Id),
+                  accountId: rule.accountId,
+                  region: rule.region,
+                  ruleArn: rule.arn,
+                  targetId: t.Id,
+                  eventId: event.id,
+                  body: targetBody(t, event, rule, ingestion),
+                  attempts: 0,
+                  firstAt: now,
+                  nextAt: now,
+                });
+              }
+            }
+          }
+          // The matches are durable before the checkpoint moves past their events.
+          if (jobs.length > 0) await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
+          failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
+          this.seq = entries[entries.length - 1]!.seq;
+          await this.saveCheckpoint(jobs.length > 0);
+          for (const j of jobs) this.schedule(j);
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'rules: could not process events; retrying');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Moved past events that matched: written now. Past events that did not: at most once a second
+   * (a replay of those after a crash produces nothing).
+   */
+  private async saveCheckpoint(matched: boolean): Promise<void> {
+    if (!matched && Date.now() - this.savedAt < 1000) return;
+    await this.log.setReaderState(READER, this.seq, null);
+    this.savedAt = Date.now();
+  }
+
+  private schedule(j: RuleJob): void {
+    if (this.stopped) return;
+    this.jobs.set(j.key, j);
+    const delay = j.nextAt - Date.now();
+    if (delay <= 0) {
+      this.queue.push(j);
+      this.drain();
+    } else {
+      const t = setTimeout(() => {
+        this.timers = this.timers.filter((x) => x !== t);
+        this.queue.push(j);
+        this.drain();
+      }, delay);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.concurrency && this.queue.length > 0 && !this.stopped) {
+      const j = this.queue.shift()!;
+      this.inFlight++;
+      void this.attempt(j).finally(() => {
+        this.inFlight--;
+        this.drain();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const f of this.idle.splice(0)) f();
+      });
+    }
+  }
+
+  private targetOf(j: RuleJob): { rule: RuleDoc; target: TargetDoc } | undefined {
+    const rule = this.byArn.get(j.ruleArn);
+    const target = rule?.targets.find((t) => t.Id === j.targetId);
+    return rule && target ? { rule, target } : undefined;
+  }
+
+  private async attempt(j: RuleJob): Promise<void> {
+    const found = this.targetOf(j);
+    if (!found) {
+      // The rule or the target is gone: EventBridge no longer sends to it.
+      this.finish(j);
+      return;
+    }
+    const { target } = found;
+    let r: InvokeResult;
+    try {
+      r = await this.invoker.invoke(j.accountId, target, j.body);
+    } catch (e) {
+      r = { ok: false, retryable: true, code: 'InternalError', message: (e as Error).message };
+    }
+    if (r.ok) {
+      this.counters.invoked(j.ruleArn);
+      this.finish(j);
+      return;
+    }
+    if ('throttledForMs' in r) {
+      this.counters.throttled(j.ruleArn);
+      this.schedule({ ...j, nextAt: Date.now() + r.throttledForMs });
+      return;
+    }
+    this.counters.invoked(j.ruleArn);
+    const attempts = j.attempts + 1;
+    const maxAttempts = target.RetryPolicy?.MaximumRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS;
+    const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS) * 1000;
+    const delay = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+    const failed: RuleJob = { ...j, attempts, lastError: { code: r.code, message: r.message } };
+    let exhausted: string | undefined;
+    if (!r.retryable) exhausted = 'NonRetryableError';
+    else if (attempts > maxAttempts) exhausted = 'MaximumRetryAttempts';
+    else if (Date.now() + delay - j.firstAt > maxAgeMs) exhausted = 'MaximumEventAgeInSeconds';
+    if (!exhausted) {
+      const next = { ...failed, nextAt: Date.now() + delay };
+      await this.store.writeDocs(OUTBOX, [{ accountId: j.accountId, id: j.key, doc: next }]);
+      this.schedule(next);
+      return;
+    }
+    this.counters.failed(j.ruleArn);
+    this.jobs.delete(j.key);
+    const dlq = target.DeadLetterConfig?.Arn;
+    if (dlq) {
+      const letter: DeadLetter = {
+        key: j.key,
+        queueArn: dlq,
+        accountId: j.accountId,
+        job: failed,
+        attributes: {
+          RULE_ARN: j.ruleArn,
+          TARGET_ARN: target.Arn,
+          ERROR_CODE: r.code,
+          ERROR_MESSAGE: r.message,
+          EXHAUSTED_RETRY_CONDITION: exhausted,
+          RETRY_ATTEMPTS: attempts - 1,
+        },
+        sentAt: Date.now(),
+      };
+      await this.store.writeDocs(DLQ, [{ accountId: j.accountId, id: j.key, doc: letter }]);
+      this.counters.deadLettered(j.ruleArn);
+      this.opts.logger?.warn({ rule: j.ruleArn, target: target.Id, error: r.code, exhausted }, 'rules: event sent to the dead-letter queue');
+    } else {
+      this.opts.logger?.warn({ rule: j.ruleArn, target: target.Id, error: r.code, exhausted }, 'rules: event dropped after its retries (no dead-letter queue)');
+    }
+    await this.store.writeDocs(OUTBOX, [], [{ accountId: j.accountId, id: j.key }]);
+  }
+
+  private finish(j: RuleJob): void {
+    this.jobs.delete(j.key);
+    this.done.push({ accountId: j.accountId, id: j.key });
+  }
+
+  private async flushDone(): Promise<void> {
+    if (this.done.length === 0) return;
+    const batch = this.done.splice(0);
+    try {
+      await this.store.writeDocs(OUTBOX, [], batch);
+    } catch (err) {
+      this.done.push(...batch);
+      this.opts.logger?.error({ err }, 'rules: could not clear sent jobs');
+    }
+  }
+
+  private async pickUpRedrives(): Promise<void> {
+    try {
+      const jobs = await this.store.listDocs<RuleJob>(REDRIVE);
+      if (jobs.length === 0) return;
+      await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
+      await this.store.writeDocs(REDRIVE, [], jobs.map((j) => ({ accountId: j.accountId, id: j.key })));
+      for (const j of jobs) this.schedule(j);
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'rules: could not pick up redriven events');
+    }
+  }
+
+  /** Jobs not yet sent (in memory). */
+  get pending(): number {
+    return this.jobs.size;
+  }
+
+  /** Resolves when nothing is being sent or queued (retries waiting on a timer do not count). */
+  settled(): Promise<void> {
+    if (this.inFlight === 0 && this.queue.length === 0 && !this.running) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    while (this.running || this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.flushDone();
+    if (this.seq > 0) await this.log.setReaderState(READER, this.seq, null).catch(() => undefined);
+  }
+}
