@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Metastore } from '../storage/interfaces.js';
 import { compilePattern, PatternError, type CompiledPattern } from '../rules/pattern.js';
+import { isJsonPath } from '../rules/envelope.js';
 import { InvalidEventPatternException, LimitExceededException, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException } from '../protocols/errors.js';
 import {
   DEFAULT_BUS,
@@ -218,6 +219,11 @@ export class EventRules {
       } catch {
         return 'Input is not valid JSON text.';
       }
+    }
+    if (t.InputPath !== undefined && !isJsonPath(t.InputPath)) return `InputPath ${t.InputPath} is not a valid JSON path (dot notation from $, e.g. $.detail.eventName).`;
+    for (const [k, path] of Object.entries(t.InputTransformer?.InputPathsMap ?? {})) {
+      if (/^aws\./i.test(k)) return `InputPathsMap key ${k} is reserved: keys cannot start with "aws.".`;
+      if (!isJsonPath(path)) return `InputPathsMap value ${path} of ${k} is not a valid JSON path (dot notation from $).`;
     }
     const dest = resourceNameOfArn(t.Arn, 'api-destination');
     const sink = fileSinkOfArn(t.Arn);

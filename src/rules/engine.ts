@@ -36,6 +36,8 @@ export interface RuleJob {
   targetId: string;
   /** The envelope id (stable across replays). */
   eventId: string;
+  /** The event's place in the log. */
+  seq: number;
   body: string;
   /** Attempts made so far. */
   attempts: number;
@@ -87,6 +89,9 @@ export class RulesEngine {
   private inFlight = 0;
   private seq = 0;
   private savedAt = 0;
+  /** Jobs found in the outbox at start, until the reader has passed their events again (a replay must not send them twice). */
+  private recovered = new Set<string>();
+  private recoveredUpTo = 0;
   private running = false;
   private again = false;
   private stopped = true;
@@ -125,7 +130,11 @@ export class RulesEngine {
       this.seq = await this.log.lastSeq();
       await this.log.setReaderState(READER, this.seq, null);
     }
-    for (const j of await this.store.listDocs<RuleJob>(OUTBOX)) this.schedule(j);
+    for (const j of await this.store.listDocs<RuleJob>(OUTBOX)) {
+      this.recovered.add(j.key);
+      this.recoveredUpTo = Math.max(this.recoveredUpTo, j.seq ?? 0);
+      this.schedule(j);
+    }
     const tick = setInterval(() => this.wake(), 1000);
     const flush = setInterval(() => void this.flushDone(), 50);
     const redrive = setInterval(() => void this.pickUpRedrives(), 1000);
@@ -190,13 +199,16 @@ export class RulesEngine {
               if (readOnlyManagement && rule.state !== 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS') continue;
               this.counters.matched(rule.arn);
               for (const t of rule.targets) {
+                const key = jobKey(event.id, rule.arn, t.Id);
+                if (this.recovered.has(key) || this.jobs.has(key)) continue; // already on its way
                 jobs.push({
-                  key: jobKey(event.id, rule.arn, t.Id),
+                  key,
                   accountId: rule.accountId,
                   region: rule.region,
                   ruleArn: rule.arn,
                   targetId: t.Id,
                   eventId: event.id,
+                  seq: e.seq,
                   body: targetBody(t, event, rule, ingestion),
                   attempts: 0,
                   firstAt: now,
@@ -206,9 +218,12 @@ export class RulesEngine {
             }
           }
           // The matches are durable before the checkpoint moves past their events.
-          if (jobs.length > 0) await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
-          failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
+          if (jobs.length > 0) {
+            await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
+            failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
+          }
           this.seq = entries[entries.length - 1]!.seq;
+          if (this.recovered.size > 0 && this.seq >= this.recoveredUpTo) this.recovered.clear();
           await this.saveCheckpoint(jobs.length > 0);
           for (const j of jobs) this.schedule(j);
         }

@@ -1,0 +1,77 @@
+/** kill -9 between a rule's match and its delivery: after restart the webhook still gets the event, once. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { EventBridgeClient, CreateApiDestinationCommand, CreateConnectionCommand, CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { ACCOUNT, KEY, SECRET } from './helpers.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
+
+function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('opentrail listening')) return;
+      clearTimeout(timer);
+      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+  });
+}
+
+test('kill -9 after the match is written down and before it is sent: delivered after restart, exactly once', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-rcrash-'));
+  const bodies: string[] = [];
+  const hook = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
+  try {
+    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'rules-after-outbox' });
+    const exited = new Promise((r) => first.child.once('exit', r));
+    const eb = new EventBridgeClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+    const c = await eb.send(new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'BASIC', AuthParameters: { BasicAuthParameters: { Username: 'u', Password: 'p' } } }));
+    const d = await eb.send(
+      new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c.ConnectionArn, InvocationEndpoint: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/in`, HttpMethod: 'POST' }),
+    );
+    await eb.send(new PutRuleCommand({ Name: 'buses', EventPattern: '{"detail":{"eventName":["CreateEventBus"]}}' }));
+    await eb.send(new PutTargetsCommand({ Rule: 'buses', Targets: [{ Id: 'd', Arn: d.ApiDestinationArn }] }));
+    await eb.send(new CreateEventBusCommand({ Name: 'crash-bus' })).catch(() => undefined);
+    await exited;
+    eb.destroy();
+    assert.equal(bodies.length, 0, 'the process died before sending');
+
+    const second = await spawnServer(dataDir);
+    try {
+      const end = Date.now() + 10_000;
+      while (bodies.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(bodies.length, 1);
+      const e = JSON.parse(bodies[0]!) as { detail: { eventName: string; requestParameters: { name: string } } };
+      assert.equal(e.detail.eventName, 'CreateEventBus');
+      assert.equal(e.detail.requestParameters.name, 'crash-bus');
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+  } finally {
+    hook.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
