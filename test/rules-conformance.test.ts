@@ -22,11 +22,18 @@ interface Case {
   eventText?: string;
 }
 
-/** One pattern against one event, through the many-rule index (what the server uses). */
-function matches(pattern: string, event: unknown): boolean {
+/**
+ * One pattern against one event, through the many-rule index (what the server uses), both from
+ * the parsed event and from its JSON text (reading only the fields the pattern names): the two
+ * must agree.
+ */
+function matches(pattern: string, event: unknown, eventText = JSON.stringify(event)): boolean {
   const index = new RuleIndex<string>();
   index.add('r', compilePattern(pattern));
-  return index.match(event).includes('r');
+  const parsed = index.match(event).includes('r');
+  const fromText = index.matchText(eventText).includes('r');
+  assert.equal(fromText, parsed, `matchText disagrees for ${pattern} on ${eventText.slice(0, 200)}`);
+  return parsed;
 }
 
 function replay(file: string): void {
@@ -37,7 +44,7 @@ function replay(file: string): void {
     const event = c.eventText !== undefined ? JSON.parse(c.eventText) : c.event;
     let got: boolean | string;
     try {
-      got = matches(pattern, event);
+      got = matches(pattern, event, c.eventText ?? JSON.stringify(event, null, c.source.length % 2 ? 2 : undefined));
     } catch (e) {
       got = `error: ${(e as Error).message}`;
     }
@@ -77,7 +84,7 @@ test('event-ruler data files: array rules, the big CloudTrail event, $or rule li
   const pairs = load<{ pattern: string; event: string; matches: boolean; basis: string }[]>('data-pairs.json');
   for (const p of pairs) {
     const t0 = performance.now();
-    const got = matches(readFileSync(join(DIR, p.pattern), 'utf8'), load(p.event));
+    const got = matches(readFileSync(join(DIR, p.pattern), 'utf8'), load(p.event), readFileSync(join(DIR, p.event), 'utf8'));
     assert.equal(got, p.matches, `${p.pattern} × ${p.event} (${p.basis})`);
     assert.ok(performance.now() - t0 < 500, `${p.pattern} × ${p.event} took ${performance.now() - t0} ms`);
   }
@@ -107,4 +114,57 @@ test('null and the empty string are values like any other', () => {
   assert.equal(matches('{"a":[{"exists":true}]}', { a: null }), true);
   assert.equal(matches('{"a":[{"exists":false}]}', { a: null }), false);
   assert.equal(matches('{"a":[{"anything-but":""}]}', { a: '' }), false);
+});
+
+test('one index of every conformance pattern gives, for every event, exactly the rules that match one by one', () => {
+  const cases = load<Case[]>('cases.json');
+  const patterns = [...new Set(cases.map((c) => c.patternText ?? JSON.stringify(c.pattern)))];
+  const compiled = patterns.map((p) => compilePattern(p));
+  const index = new RuleIndex<number>();
+  compiled.forEach((c, i) => index.add(i, c));
+  const alone = (i: number, event: unknown): boolean => {
+    const one = new RuleIndex<number>();
+    one.add(i, compiled[i]!);
+    return one.match(event).length === 1;
+  };
+  const events = cases.map((c) => (c.eventText !== undefined ? JSON.parse(c.eventText) : c.event) as unknown);
+  for (const event of events.slice(0, 250)) {
+    const want = compiled.map((_, i) => i).filter((i) => alone(i, event));
+    assert.deepEqual([...index.match(event)].sort((a, b) => a - b), want);
+  }
+  // Removing rules takes them out of every answer; the rest still match.
+  for (let i = 0; i < compiled.length; i += 2) index.remove(i);
+  assert.equal(index.size, Math.floor(compiled.length / 2));
+  for (const event of events.slice(0, 100)) {
+    const want = compiled.map((_, i) => i).filter((i) => i % 2 === 1 && alone(i, event));
+    assert.deepEqual([...index.match(event)].sort((a, b) => a - b), want);
+  }
+});
+
+test('reading fields out of JSON text: escapes, brackets inside strings, nesting, numbers and whitespace', () => {
+  const event = {
+    'we"ird': { 'k\\ey': ['x]y}', 'a"b'] },
+    skip: { deep: [[1, 2, { s: '"]}[{' }], 'tail\\'], n: -1.5e3 },
+    text: 'caf\u00e9 \u2028 \\"quoted\\"',
+    arr: [{ v: 1 }, { v: 2, w: [true, null] }],
+    num: 12.5e-1,
+  };
+  const texts = [JSON.stringify(event), JSON.stringify(event, null, 3)];
+  const patterns = [
+    '{"we\\"ird":{"k\\\\ey":["x]y}"]}}',
+    '{"text":[{"prefix":"café"}]}',
+    '{"arr":{"v":[2],"w":[null]}}',
+    '{"arr":{"v":[1],"w":[{"exists":true}]}}',
+    '{"num":[{"numeric":["=",1.25]}]}',
+    '{"skip":{"n":[-1500]}}',
+  ];
+  const expected = [true, true, true, false, true, true];
+  for (const text of texts) {
+    patterns.forEach((p, i) => {
+      const idx = new RuleIndex<number>();
+      idx.add(i, compilePattern(p));
+      assert.equal(idx.matchText(text).length === 1, expected[i], `${p} on ${text.slice(0, 60)}`);
+      assert.equal(idx.match(JSON.parse(text)).length === 1, expected[i], p);
+    });
+  }
 });

@@ -55,7 +55,8 @@ before(async () => {
       const path = req.url ?? '/';
       hits.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       const status = script.get(path.split('?')[0]!)?.shift() ?? 200;
-      res.writeHead(status).end();
+      if (path === '/token') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tok-1', expires_in: 3600 }));
+      else res.writeHead(status).end();
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
@@ -223,4 +224,54 @@ test('exhausted and non-retryable deliveries go to the dead-letter queue; opentr
   await until('redriven deliveries', () => hitsOn('/down').length === 4 && hitsOn('/reject').length === 2, 10_000);
   assert.equal(JSON.parse(hitsOn('/down')[3]!.body).id, JSON.parse(hitsOn('/down')[0]!.body).id);
   assert.deepEqual(await list(), []);
+});
+
+test('OAuth client credentials and basic auth connections; a destination rate limit spaces invocations out', async () => {
+  // A token endpoint in the same webhook server: POST /token with client credentials → a bearer token.
+  script.set('/token', []);
+  const oauth = await eb.send(
+    new CreateConnectionCommand({
+      Name: 'oauth',
+      AuthorizationType: 'OAUTH_CLIENT_CREDENTIALS',
+      AuthParameters: { OAuthParameters: { AuthorizationEndpoint: `${hookUrl}/token`, HttpMethod: 'POST', ClientParameters: { ClientID: 'cid', ClientSecret: 'csecret' } } },
+    }),
+  );
+  const basic = await eb.send(new CreateConnectionCommand({ Name: 'basic', AuthorizationType: 'BASIC', AuthParameters: { BasicAuthParameters: { Username: 'u', Password: 'p@ss' } } }));
+  const oauthDest = await eb.send(new CreateApiDestinationCommand({ Name: 'oauth-hook', ConnectionArn: oauth.ConnectionArn, InvocationEndpoint: `${hookUrl}/oauth`, HttpMethod: 'PUT' }));
+  const slowDest = await eb.send(
+    new CreateApiDestinationCommand({ Name: 'slow-hook', ConnectionArn: basic.ConnectionArn, InvocationEndpoint: `${hookUrl}/slow`, HttpMethod: 'POST', InvocationRateLimitPerSecond: 2 }),
+  );
+  const ruleArn = await rule('auths', { detail: { eventName: ['CreateEventBus'], requestParameters: { name: [{ prefix: 'auth-' }] } } }, [
+    { Id: 'o', Arn: oauthDest.ApiDestinationArn },
+    { Id: 's', Arn: slowDest.ApiDestinationArn },
+  ]);
+  for (let i = 0; i < 6; i++) await eb.send(new CreateEventBusCommand({ Name: `auth-${i}` }));
+  await until('six rate-limited deliveries', () => hitsOn('/slow').length === 6, 10_000);
+  const slow = hitsOn('/slow');
+  assert.equal(slow[0]!.headers.authorization, `Basic ${Buffer.from('u:p@ss').toString('base64')}`);
+  // Two per second with a burst of two: the sixth comes at least ~2 s after the first.
+  assert.ok(slow[5]!.at - slow[0]!.at >= 1500, `spread over ${slow[5]!.at - slow[0]!.at} ms`);
+  await until('the OAuth deliveries', () => hitsOn('/oauth').length === 6);
+  assert.ok(hitsOn('/oauth').every((h) => h.headers.authorization === 'Bearer tok-1'));
+  const token = hitsOn('/token');
+  assert.ok(token.length >= 1);
+  assert.equal(token[0]!.headers.authorization, `Basic ${Buffer.from('cid:csecret').toString('base64')}`);
+  assert.match(token[0]!.body, /grant_type=client_credentials/);
+  const metrics = await (await fetch(`${ts.app.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`opentrail_rule_throttled_total\\{rule="${ruleArn}"\\} [1-9]`));
+});
+
+test("another account's events never reach this account's rules", async () => {
+  const sink = `arn:opentrail:sink:us-east-1:${ACCOUNT}:file/mine-only`;
+  await rule('mine-only', { detail: { eventName: ['CreateEventBus'] } }, [{ Id: 's', Arn: sink }]);
+  const other = await ts.app.accounts.createAccount('777788889999', 'other');
+  const key = await ts.app.accounts.createAccessKey(other.accountId, 'root');
+  const them = new EventBridgeClient({ endpoint: ts.app.url, region: 'us-east-1', credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }, maxAttempts: 1 });
+  await them.send(new CreateEventBusCommand({ Name: 'theirs' }));
+  await eb.send(new CreateEventBusCommand({ Name: 'ours-after' }));
+  const lines = await until('our line', () => (sinkLines('mine-only').length ? sinkLines('mine-only') : undefined));
+  await ts.app.rules.settled();
+  assert.deepEqual(sinkLines('mine-only').map((l) => (l as { account: string; detail: { requestParameters: { name: string } } }).detail.requestParameters.name), ['ours-after']);
+  assert.equal((lines[0] as { account: string }).account, ACCOUNT);
+  them.destroy();
 });

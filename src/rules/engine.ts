@@ -2,8 +2,8 @@
  * The rules reader: every recorded event, in log order, is wrapped in
  * EventBridge's envelope and offered to the enabled rules of its account and
  * region (default bus) in one pass of the rule index. Each (event, rule,
- * target) match becomes a job written to the outbox before the reader's
- * checkpoint moves, then sent at once; failures are retried with exponential
+ * target) match becomes a job, committed together with the reader's
+ * checkpoint (on the log's writer thread), then sent at once; failures are retried with exponential
  * backoff and jitter within the target's RetryPolicy, and what is exhausted
  * goes to the target's dead-letter queue. A crash loses no match: the
  * outbox is re-sent on start (at-least-once; the envelope id is stable, so
@@ -17,12 +17,12 @@ import type { EventRules } from '../domain/event-rules.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { DEFAULT_BUS, DEFAULT_MAX_EVENT_AGE_SECONDS, DEFAULT_MAX_RETRY_ATTEMPTS, type RuleDoc, type TargetDoc } from '../domain/rules-model.js';
 import { RuleIndex } from './rule-index.js';
-import { eventBridgeEvent, targetBody } from './envelope.js';
+import { eventBridgeEvent, recordTrieFor, targetBody } from './envelope.js';
+import { extractFields } from './json-scan.js';
 import type { TargetInvoker, InvokeResult } from './targets.js';
 import { failpoint } from '../failpoints.js';
 
 export const READER = 'rules';
-export const OUTBOX = 'events-outbox';
 export const DLQ = 'events-dlq';
 /** Jobs an operator sent back from a dead-letter queue (`opentrail dlq redrive`), picked up by the server. */
 export const REDRIVE = 'events-redrive';
@@ -85,7 +85,7 @@ export class RulesEngine {
   private readonly byArn = new Map<string, RuleDoc>();
   private readonly jobs = new Map<string, RuleJob>();
   private readonly queue: RuleJob[] = [];
-  private readonly done: { accountId: string; id: string }[] = [];
+  private readonly done: string[] = [];
   private inFlight = 0;
   private seq = 0;
   private savedAt = 0;
@@ -130,7 +130,8 @@ export class RulesEngine {
       this.seq = await this.log.lastSeq();
       await this.log.setReaderState(READER, this.seq, null);
     }
-    for (const j of await this.store.listDocs<RuleJob>(OUTBOX)) {
+    for (const { doc } of await this.log.readerJobs(READER)) {
+      const j = JSON.parse(doc) as RuleJob;
       this.recovered.add(j.key);
       this.recoveredUpTo = Math.max(this.recoveredUpTo, j.seq ?? 0);
       this.schedule(j);
@@ -191,11 +192,20 @@ export class RulesEngine {
           for (const e of entries) {
             const idx = this.scopes.get(`${e.accountId}|${e.region}`);
             if (!idx) continue;
-            const record = JSON.parse(e.json.toString('utf8')) as CloudTrailRecord;
-            const event = eventBridgeEvent(record);
+            const text = e.json.toString('utf8');
+            // Match on the fields rules name (read out of the text); parse the whole record only for a match.
+            const trie = idx.fieldTrie();
+            let record = (trie ? extractFields(text, recordTrieFor(trie)) : JSON.parse(text)) as CloudTrailRecord;
+            let event = eventBridgeEvent(record);
+            const matched = idx.match(event);
+            if (matched.length === 0) continue;
+            if (trie) {
+              record = JSON.parse(text) as CloudTrailRecord;
+              event = eventBridgeEvent(record);
+            }
             // Read-only management events reach only rules that asked for all of them (as EventBridge).
             const readOnlyManagement = record.readOnly === true && e.category === 'management';
-            for (const rule of idx.match(event)) {
+            for (const rule of matched) {
               if (readOnlyManagement && rule.state !== 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS') continue;
               this.counters.matched(rule.arn);
               for (const t of rule.targets) {
@@ -217,14 +227,14 @@ export class RulesEngine {
               }
             }
           }
-          // The matches are durable before the checkpoint moves past their events.
-          if (jobs.length > 0) {
-            await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
-            failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
-          }
           this.seq = entries[entries.length - 1]!.seq;
+          if (jobs.length > 0) {
+            // The matches and the checkpoint past their events: one commit.
+            await this.log.saveReaderJobs(READER, { seq: this.seq, put: jobs.map((j) => ({ key: j.key, doc: JSON.stringify(j) })) });
+            this.savedAt = Date.now();
+            failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
+          } else await this.saveCheckpoint(false);
           if (this.recovered.size > 0 && this.seq >= this.recoveredUpTo) this.recovered.clear();
-          await this.saveCheckpoint(jobs.length > 0);
           for (const j of jobs) this.schedule(j);
         }
       } while (this.again && !this.stopped);
@@ -317,7 +327,7 @@ export class RulesEngine {
     else if (Date.now() + delay - j.firstAt > maxAgeMs) exhausted = 'MaximumEventAgeInSeconds';
     if (!exhausted) {
       const next = { ...failed, nextAt: Date.now() + delay };
-      await this.store.writeDocs(OUTBOX, [{ accountId: j.accountId, id: j.key, doc: next }]);
+      await this.log.saveReaderJobs(READER, { put: [{ key: j.key, doc: JSON.stringify(next) }] });
       this.schedule(next);
       return;
     }
@@ -346,19 +356,19 @@ export class RulesEngine {
     } else {
       this.opts.logger?.warn({ rule: j.ruleArn, target: target.Id, error: r.code, exhausted }, 'rules: event dropped after its retries (no dead-letter queue)');
     }
-    await this.store.writeDocs(OUTBOX, [], [{ accountId: j.accountId, id: j.key }]);
+    await this.log.saveReaderJobs(READER, { delete: [j.key] });
   }
 
   private finish(j: RuleJob): void {
     this.jobs.delete(j.key);
-    this.done.push({ accountId: j.accountId, id: j.key });
+    this.done.push(j.key);
   }
 
   private async flushDone(): Promise<void> {
     if (this.done.length === 0) return;
     const batch = this.done.splice(0);
     try {
-      await this.store.writeDocs(OUTBOX, [], batch);
+      await this.log.saveReaderJobs(READER, { delete: batch });
     } catch (err) {
       this.done.push(...batch);
       this.opts.logger?.error({ err }, 'rules: could not clear sent jobs');
@@ -369,7 +379,7 @@ export class RulesEngine {
     try {
       const jobs = await this.store.listDocs<RuleJob>(REDRIVE);
       if (jobs.length === 0) return;
-      await this.store.writeDocs(OUTBOX, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
+      await this.log.saveReaderJobs(READER, { put: jobs.map((j) => ({ key: j.key, doc: JSON.stringify(j) })) });
       await this.store.writeDocs(REDRIVE, [], jobs.map((j) => ({ accountId: j.accountId, id: j.key })));
       for (const j of jobs) this.schedule(j);
     } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CloudTrailRecord } from '../domain/record.js';
+import { newFieldTrie, type FieldTrie } from './json-scan.js';
 
 export interface EventBridgeEvent {
   version: '0';
@@ -134,4 +135,37 @@ export function targetBody(t: TargetInput, event: EventBridgeEvent, rule: { arn:
     return renderTemplate(t.InputTransformer.InputTemplate, values);
   }
   return JSON.stringify(event);
+}
+
+/** The record fields the envelope (and the read-only rule) is built from. */
+const ENVELOPE_PATHS = [['eventID'], ['eventTime'], ['eventType'], ['eventCategory'], ['eventSource'], ['awsRegion'], ['recipientAccountId'], ['readOnly'], ['userIdentity', 'accountId']];
+const recordTries = new WeakMap<FieldTrie, FieldTrie>();
+
+function copyTrie(t: FieldTrie | undefined): FieldTrie {
+  const out = newFieldTrie();
+  for (const [k, c] of t?.children ?? []) out.children.set(k, copyTrie(c));
+  return out;
+}
+
+/**
+ * The fields of a CloudTrail record to read for matching envelopes against rules that name the
+ * envelope fields of `envelopeTrie`: what they name under `detail`, and what the envelope needs.
+ */
+export function recordTrieFor(envelopeTrie: FieldTrie): FieldTrie {
+  let t = recordTries.get(envelopeTrie);
+  if (!t) {
+    const detail = envelopeTrie.children.get('detail');
+    t = copyTrie(detail);
+    for (const path of ENVELOPE_PATHS) {
+      let n = t;
+      for (const k of path) {
+        let c = n.children.get(k);
+        if (!c) n.children.set(k, (c = newFieldTrie()));
+        n = c;
+      }
+    }
+    // A rule naming `detail` itself (not its fields) still sees an object, as with the full record.
+    recordTries.set(envelopeTrie, t);
+  }
+  return t;
 }

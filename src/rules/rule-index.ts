@@ -10,10 +10,13 @@
  */
 import type { CompiledPattern, Leaf, LeafValue, Node } from './pattern.js';
 import { matchNode, type Json } from './match.js';
+import { extractFields, newFieldTrie, type FieldTrie } from './json-scan.js';
 
 interface Sub<R> {
   rule: R;
   node: Node;
+  /** Text one of which any event this sub-pattern matches contains verbatim (when it has no escapes); none: no such text. */
+  literals?: string[];
   /** Last match() pass that already took this sub-pattern as a candidate. */
   seen: number;
 }
@@ -37,10 +40,20 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-/** The most selective anchor of a sub-pattern: a field with only exact values/prefixes, else a field that must be present. */
-function chooseAnchor(node: Node): Anchor | undefined {
+/**
+ * The most selective anchor of a sub-pattern: a field with only exact values/prefixes (the one
+ * whose values the fewest rules already use), else a field that must be present.
+ */
+function chooseAnchor<R>(node: Node, root: Trie<R>): Anchor | undefined {
   let best: Anchor | undefined;
-  let bestScore = 0;
+  let bestScore = Infinity;
+  const load = (path: string[], leaf: Leaf): number => {
+    let t: Trie<R> | undefined = root;
+    for (const k of path) t = t?.children.get(k);
+    let n = 0;
+    for (const m of leaf.matchers) n += (m.op === 'exact' ? t?.exact?.get(m.key!) : t?.prefixes?.get(m.key as string))?.length ?? 0;
+    return n;
+  };
   const walk = (n: Node, path: string[]): void => {
     for (const [k, child] of n.fields) {
       // A dotted name can be read several ways against an event (see match.ts): not an anchor.
@@ -52,11 +65,11 @@ function chooseAnchor(node: Node): Anchor | undefined {
       }
       const indexable = child.matchers.every((m) => m.key !== undefined && (m.op === 'exact' || m.op === 'prefix'));
       const needsValue = child.matchers.every((m) => m.exists !== false);
-      // Exact values beat prefixes beat presence; among equals, the one with fewer values.
-      let score = 0;
-      if (indexable) score = child.matchers.every((m) => m.op === 'exact') ? 3000 - Math.min(child.matchers.length, 999) : 2000 - Math.min(child.matchers.length, 999);
-      else if (needsValue) score = 1000 + p.length;
-      if (score > bestScore) {
+      // Exact values and prefixes first (fewest rules sharing them, then fewest values), then presence (deepest first).
+      let score = Infinity;
+      if (indexable) score = load(p, child) * 1000 + child.matchers.length;
+      else if (needsValue) score = 1e12 - p.length;
+      if (score < bestScore) {
         bestScore = score;
         best = indexable ? { path: p, kind: 'values', leaf: child } : { path: p, kind: 'present' };
       }
@@ -66,12 +79,28 @@ function chooseAnchor(node: Node): Anchor | undefined {
   return best;
 }
 
+/** What an event's JSON text must contain for the anchor to hold: the value (or prefix) in quotes, else the field name. */
+function literalsOf(a: Anchor): string[] {
+  const key = JSON.stringify(a.path[a.path.length - 1]);
+  if (a.kind === 'present') return [key];
+  return a.leaf.matchers.map((m) => (typeof m.key === 'string' ? (m.op === 'exact' ? JSON.stringify(m.key) : `"${JSON.stringify(m.key).slice(1, -1)}`) : key));
+}
+
+/** Beyond this many distinct literals, looking for each costs more than reading the event. */
+const MAX_LITERALS = 3;
+
 export class RuleIndex<R> {
   private readonly root: Trie<R> = newTrie();
   /** Sub-patterns with no field to anchor on (only exists:false): checked against every event. */
   private always: Sub<R>[] = [];
   private readonly byRule = new Map<R, Sub<R>[]>();
   private pass = 0;
+  /** Every field path any pattern names (built when first needed after a change). */
+  private fields: FieldTrie | undefined;
+  /** Some pattern names a field with a dot in it (read several ways): text is then parsed in full. */
+  private dotted = false;
+  /** When few: the texts at least one of which an event must contain to match anything. */
+  private literals: string[] | undefined;
 
   get size(): number {
     return this.byRule.size;
@@ -80,11 +109,13 @@ export class RuleIndex<R> {
   /** File a rule's pattern (replacing what the rule had). */
   add(rule: R, pattern: CompiledPattern): void {
     if (this.byRule.has(rule)) this.remove(rule);
+    this.fields = undefined;
     const subs: Sub<R>[] = [];
     for (const node of pattern.subPatterns) {
       const sub: Sub<R> = { rule, node, seen: 0 };
       subs.push(sub);
-      const anchor = chooseAnchor(node);
+      const anchor = chooseAnchor(node, this.root);
+      if (anchor) sub.literals = literalsOf(anchor);
       if (!anchor) {
         this.always.push(sub);
         continue;
@@ -115,6 +146,7 @@ export class RuleIndex<R> {
     const subs = this.byRule.get(rule);
     if (!subs) return;
     this.byRule.delete(rule);
+    this.fields = undefined;
     const gone = new Set(subs);
     const keep = (list: Sub<R>[] | undefined): Sub<R>[] | undefined => list?.filter((s) => !gone.has(s));
     this.always = keep(this.always)!;
@@ -137,6 +169,53 @@ export class RuleIndex<R> {
       return !t.present && !t.exact && !t.prefixes && t.children.size === 0;
     };
     prune(this.root);
+  }
+
+  /** The field paths the rules name, for reading only those out of JSON text; undefined when text must be parsed in full. */
+  fieldTrie(): FieldTrie | undefined {
+    if (!this.fields) {
+      const root = newFieldTrie();
+      let dotted = false;
+      const add = (n: Node, t: FieldTrie): void => {
+        for (const [k, child] of n.fields) {
+          if (k.includes('.')) dotted = true;
+          let c = t.children.get(k);
+          if (!c) t.children.set(k, (c = newFieldTrie()));
+          if (!child.leaf) add(child, c);
+        }
+      };
+      const lits = new Set<string>();
+      let bounded = true;
+      for (const subs of this.byRule.values()) {
+        for (const s of subs) {
+          add(s.node, root);
+          if (!s.literals) bounded = false;
+          else for (const l of s.literals) lits.add(l);
+        }
+      }
+      this.fields = root;
+      this.dotted = dotted;
+      this.literals = bounded && lits.size <= MAX_LITERALS ? [...lits] : undefined;
+    }
+    return this.dotted ? undefined : this.fields;
+  }
+
+  /** The rules whose pattern the event, given as JSON text, matches: only the fields rules name are read. */
+  matchText(text: string): R[] {
+    const trie = this.fieldTrie();
+    // Text without escapes holds every string exactly as written: no literal, no match.
+    const lits = this.literals;
+    if (lits && text.indexOf('\\') < 0) {
+      let found = false;
+      for (const l of lits) {
+        if (text.indexOf(l) >= 0) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) return [];
+    }
+    return this.match(trie ? extractFields(text, trie) : JSON.parse(text));
   }
 
   /** The rules whose pattern the (parsed JSON) event matches, each once. */

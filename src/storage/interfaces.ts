@@ -97,6 +97,13 @@ export interface EventLog {
   getReaderState(reader: string): Promise<{ seq: number; state: string | null }>;
   setReaderState(reader: string, seq: number, state: string | null): Promise<void>;
   deleteReader(reader: string): Promise<void>;
+  /**
+   * A reader's pending work items (e.g. the rules reader's deliveries), kept beside its checkpoint:
+   * puts, deletes and (when given) the new checkpoint are one commit, so work derived from events
+   * is never lost when the checkpoint moves past them.
+   */
+  saveReaderJobs(reader: string, change: { seq?: number; put?: { key: string; doc: string }[]; delete?: string[] }): Promise<void>;
+  readerJobs(reader: string): Promise<{ key: string; doc: string }[]>;
   /** Sequence number of the newest committed event (0 when empty). */
   lastSeq(): Promise<number>;
   /** Committed events not yet in the history index (lookups scan them; a number that keeps growing means the index cannot keep up). */

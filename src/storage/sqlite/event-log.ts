@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS events (
   json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT);
+CREATE TABLE IF NOT EXISTS reader_jobs (reader TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (reader, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ingest_ids (
   account_id TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -110,6 +111,15 @@ export class SqliteEventLog implements EventLog {
 
   async deleteReader(reader: string): Promise<void> {
     await this.worker.setReader(reader, null, null);
+  }
+
+  /** Written on the log's writer thread, like commits (one transaction, fsynced with them). */
+  async saveReaderJobs(reader: string, change: { seq?: number; put?: { key: string; doc: string }[]; delete?: string[] }): Promise<void> {
+    await this.worker.saveJobs(reader, change);
+  }
+
+  async readerJobs(reader: string): Promise<{ key: string; doc: string }[]> {
+    return this.stmt('SELECT key, doc FROM reader_jobs WHERE reader = ? ORDER BY key').all(reader) as { key: string; doc: string }[];
   }
 
   async indexLag(): Promise<number> {

@@ -16,13 +16,21 @@ export interface LogWorkerHandle {
   append(events: IndexedEvent[]): Promise<Appended[]>;
   /** Write a reader's checkpoint and state (`null` seq: forget the reader). */
   setReader(reader: string, seq: number | null, state: string | null): Promise<void>;
+  /** A reader's work items and (optionally) checkpoint, in one transaction. */
+  saveJobs(reader: string, change: JobsChange): Promise<void>;
   stop(): Promise<void>;
 }
 
 type Reply = { id: number; appended?: Appended[]; done?: true; error?: string };
+export interface JobsChange {
+  seq?: number;
+  put?: { key: string; doc: string }[];
+  delete?: string[];
+}
 type Request =
   | { type: 'append'; id: number; events: IndexedEvent[] }
-  | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null };
+  | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null }
+  | { type: 'jobs'; id: number; reader: string; change: JobsChange };
 
 /** How often the checkpointer thread copies the WAL into the database. */
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -127,6 +135,9 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
     async setReader(reader: string, seq: number | null, state: string | null): Promise<void> {
       await call({ type: 'reader', id: nextId++, reader, seq, state });
     },
+    async saveJobs(reader: string, change: JobsChange): Promise<void> {
+      await call({ type: 'jobs', id: nextId++, reader, change });
+    },
     async stop(): Promise<void> {
       if (!stopping) {
         stopping = true;
@@ -189,12 +200,26 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   const timer = setInterval(work, intervalMs);
   const setReader = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state');
   const dropReader = db.prepare('DELETE FROM checkpoints WHERE reader = ?');
+  const putJob = db.prepare('INSERT INTO reader_jobs (reader, key, doc) VALUES (?, ?, ?) ON CONFLICT(reader, key) DO UPDATE SET doc = excluded.doc');
+  const dropJob = db.prepare('DELETE FROM reader_jobs WHERE reader = ? AND key = ?');
+  const keepCheckpoint = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, NULL) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq');
+  const saveJobs = db.transaction((reader: string, change: JobsChange) => {
+    for (const j of change.put ?? []) putJob.run(reader, j.key, j.doc);
+    for (const k of change.delete ?? []) dropJob.run(reader, k);
+    if (change.seq !== undefined) keepCheckpoint.run(reader, change.seq);
+  });
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m !== 'stop') {
       try {
         if (m.type === 'append') parentPort!.postMessage({ id: m.id, appended: append(m.events) } satisfies Reply);
-        else {
-          if (m.seq === null) dropReader.run(m.reader);
+        else if (m.type === 'jobs') {
+          saveJobs(m.reader, m.change);
+          parentPort!.postMessage({ id: m.id, done: true } satisfies Reply);
+        } else {
+          if (m.seq === null) {
+            dropReader.run(m.reader);
+            db.prepare('DELETE FROM reader_jobs WHERE reader = ?').run(m.reader);
+          }
           else setReader.run(m.reader, m.seq, m.state);
           parentPort!.postMessage({ id: m.id, done: true } satisfies Reply);
         }
