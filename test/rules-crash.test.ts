@@ -29,7 +29,7 @@ function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise
   });
 }
 
-test('kill -9 after the match is written down and before it is sent: delivered after restart, exactly once', { timeout: 60_000 }, async () => {
+test('kill -9 after the match and before it is sent: delivered after restart, exactly once', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-rcrash-'));
   const bodies: string[] = [];
   const hook = createServer((req, res) => {
@@ -43,7 +43,7 @@ test('kill -9 after the match is written down and before it is sent: delivered a
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
   try {
-    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'rules-after-outbox' });
+    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'rules-before-send' });
     const exited = new Promise((r) => first.child.once('exit', r));
     const eb = new EventBridgeClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
     const c = await eb.send(new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'BASIC', AuthParameters: { BasicAuthParameters: { Username: 'u', Password: 'p' } } }));

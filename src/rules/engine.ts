@@ -229,13 +229,17 @@ export class RulesEngine {
           }
           this.seq = entries[entries.length - 1]!.seq;
           if (jobs.length > 0) {
-            // The matches and the checkpoint past their events: one commit.
-            await this.log.saveReaderJobs(READER, { seq: this.seq, put: jobs.map((j) => ({ key: j.key, doc: JSON.stringify(j) })) });
+            // The matches and the checkpoint past their events: one commit. Sending starts at once,
+            // beside it: a crash before the commit replays these events (at-least-once, same ids),
+            // one after it finds the jobs; either way nothing matched is lost. Deletes of sent jobs
+            // queue behind this put on the writer thread.
+            const saved = this.log.saveReaderJobs(READER, { seq: this.seq, put: jobs.map((j) => ({ key: j.key, doc: JSON.stringify(j) })) });
+            failpoint('rules-before-send'); // crash test: matched, not yet sent
+            for (const j of jobs) this.schedule(j);
+            await saved;
             this.savedAt = Date.now();
-            failpoint('rules-after-outbox'); // crash test: matched and written down, not yet sent
           } else await this.saveCheckpoint(false);
           if (this.recovered.size > 0 && this.seq >= this.recoveredUpTo) this.recovered.clear();
-          for (const j of jobs) this.schedule(j);
         }
       } while (this.again && !this.stopped);
     } catch (err) {
