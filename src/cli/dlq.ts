@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { resolveConfig } from '../config.js';
 import { SqliteMetastore } from '../storage/sqlite/metastore.js';
-import { DLQ, REDRIVE, type DeadLetter, type RuleJob } from '../rules/engine.js';
+import { DLQ, REDRIVE, type DeadLetter, type RuleJob } from '../rules/jobs.js';
 
 interface DlqOptions {
   dataDir?: string;

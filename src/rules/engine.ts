@@ -9,7 +9,6 @@
  * outbox is re-sent on start (at-least-once; the envelope id is stable, so
  * receivers can drop repeats).
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventLog } from '../storage/interfaces.js';
 import type { Metastore } from '../storage/interfaces.js';
@@ -21,40 +20,8 @@ import { eventBridgeEvent, recordTrieFor, targetBody } from './envelope.js';
 import { extractFields } from './json-scan.js';
 import type { TargetInvoker, InvokeResult } from './targets.js';
 import { failpoint } from '../failpoints.js';
+import { DLQ, READER, REDRIVE, jobKey, type DeadLetter, type RuleJob } from './jobs.js';
 
-export const READER = 'rules';
-export const DLQ = 'events-dlq';
-/** Jobs an operator sent back from a dead-letter queue (`opentrail dlq redrive`), picked up by the server. */
-export const REDRIVE = 'events-redrive';
-
-/** One event on its way to one target. */
-export interface RuleJob {
-  key: string;
-  accountId: string;
-  region: string;
-  ruleArn: string;
-  targetId: string;
-  /** The envelope id (stable across replays). */
-  eventId: string;
-  /** The event's place in the log. */
-  seq: number;
-  body: string;
-  /** Attempts made so far. */
-  attempts: number;
-  firstAt: number;
-  nextAt: number;
-  lastError?: { code: string; message: string };
-}
-
-/** A dead-lettered job, with the attributes EventBridge puts on its DLQ messages. */
-export interface DeadLetter {
-  key: string;
-  queueArn: string;
-  accountId: string;
-  job: RuleJob;
-  attributes: { RULE_ARN: string; TARGET_ARN: string; ERROR_CODE: string; ERROR_MESSAGE: string; EXHAUSTED_RETRY_CONDITION: string; RETRY_ATTEMPTS: number };
-  sentAt: number;
-}
 
 export interface RuleCounters {
   matched(rule: string): void;
@@ -76,9 +43,6 @@ export interface RulesEngineOptions {
 
 const noCounters: RuleCounters = { matched() {}, invoked() {}, failed() {}, throttled() {}, deadLettered() {} };
 
-export function jobKey(eventId: string, ruleArn: string, targetId: string): string {
-  return createHash('sha256').update(`${eventId}\n${ruleArn}\n${targetId}`).digest('base64url').slice(0, 32);
-}
 
 export class RulesEngine {
   private readonly scopes = new Map<string, RuleIndex<RuleDoc>>();
