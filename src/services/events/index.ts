@@ -73,7 +73,7 @@ const destinationOut = (d: ApiDestinationDoc): Record<string, unknown> => ({
 });
 
 /** The fields EventBridge requires of an event given to TestEventPattern. */
-const EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
+const EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'resources', 'detail-type'];
 
 export function createEventsService(deps: EventsDeps): Json11Service {
   const R = deps.rules;
