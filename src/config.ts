@@ -42,6 +42,10 @@ export interface Config {
   sinkDir: string;
   /** First retry delay of a failed rule target (ms), doubled per attempt. */
   rulesRetryBaseMs: number;
+  /** How often Lake stores take in new events (ms). */
+  lakeIntervalMs: number;
+  /** A Lake query running longer than this ends TIMED_OUT (AWS: about an hour). */
+  lakeQueryTimeoutSeconds: number;
 }
 
 export interface ConfigFlags {
@@ -99,5 +103,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     s3SecretAccessKey: env.OPENTRAIL_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
     sinkDir: resolve(env.OPENTRAIL_SINK_DIR ?? join(dataDir, 'sinks')),
     rulesRetryBaseMs: num(env.OPENTRAIL_RULES_RETRY_BASE_MS, 'OPENTRAIL_RULES_RETRY_BASE_MS') ?? 1000,
+    lakeIntervalMs: num(env.OPENTRAIL_LAKE_INTERVAL_MS, 'OPENTRAIL_LAKE_INTERVAL_MS') ?? 1000,
+    lakeQueryTimeoutSeconds: num(env.OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS, 'OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS') ?? 3600,
   };
 }

@@ -75,3 +75,15 @@ export const OrganizationsNotInUseException = define('OrganizationsNotInUseExcep
 export const InvalidEventPatternException = define('InvalidEventPatternException');
 export const ResourceAlreadyExistsException = define('ResourceAlreadyExistsException');
 export const LimitExceededException = define('LimitExceededException');
+
+// CloudTrail Lake errors.
+export const EventDataStoreNotFoundException = define('EventDataStoreNotFoundException');
+export const EventDataStoreAlreadyExistsException = define('EventDataStoreAlreadyExistsException');
+export const EventDataStoreMaxLimitExceededException = define('EventDataStoreMaxLimitExceededException');
+export const EventDataStoreTerminationProtectedException = define('EventDataStoreTerminationProtectedException');
+export const EventDataStoreARNInvalidException = define('EventDataStoreARNInvalidException');
+export const InactiveEventDataStoreException = define('InactiveEventDataStoreException');
+export const InvalidQueryStatementException = define('InvalidQueryStatementException');
+export const InactiveQueryException = define('InactiveQueryException');
+export const QueryIdNotFoundException = define('QueryIdNotFoundException');
+export const MaxConcurrentQueriesException = define('MaxConcurrentQueriesException');

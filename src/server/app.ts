@@ -27,6 +27,9 @@ import { createEventsService } from '../services/events/index.js';
 import { EventRules } from '../domain/event-rules.js';
 import { RulesEngine } from '../rules/engine.js';
 import { TargetInvoker } from '../rules/targets.js';
+import { EventDataStores } from '../domain/event-data-stores.js';
+import { LakeWriter } from '../lake/lake-writer.js';
+import { LakeQueries } from '../lake/queries.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
@@ -55,6 +58,7 @@ export interface App {
   readonly trails: Trails;
   readonly delivery: TrailDelivery;
   readonly rules: RulesEngine;
+  readonly lake: { stores: EventDataStores; writer: LakeWriter; queries: LakeQueries };
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -138,9 +142,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     },
   });
   ingest.onCommit(() => rules.wake());
+  const eventDataStores = new EventDataStores(metastore);
+  const lakeRoot = join(config.dataDir, 'lake');
+  const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger });
+  const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const services = new Map<string, Service>();
   for (const s of [
-    createCloudTrailService({ history, trails, signingKeys, onUnexpectedError }),
+    createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter }, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
     createIngestService({ ingest, onUnexpectedError }),
     createEventsService({ rules: eventRules, onUnexpectedError }),
@@ -312,6 +320,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
 
   delivery.start();
   await rules.start();
+  lakeWriter.start();
+  const lakeExpiry = setInterval(() => void lakeQueries.expire().catch((err: unknown) => logger.error({ err }, 'lake: query expiry failed')), 3600_000);
+  lakeExpiry.unref();
   logger.info({ url, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
 
   let closing: Promise<void> | undefined;
@@ -326,6 +337,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       await ingest.close();
       await delivery.stop();
       await rules.stop();
+      clearInterval(lakeExpiry);
+      await lakeQueries.close();
+      await lakeWriter.stop();
       await objectStore.close();
       await eventLog.close();
       await metastore.close();
@@ -335,5 +349,5 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     return closing;
   };
 
-  return { url, port, credentials, accounts, ingest, eventLog, metastore, objectStore, trails, delivery, rules, logger, close };
+  return { url, port, credentials, accounts, ingest, eventLog, metastore, objectStore, trails, delivery, rules, lake: { stores: eventDataStores, writer: lakeWriter, queries: lakeQueries }, logger, close };
 }

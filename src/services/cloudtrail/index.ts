@@ -11,12 +11,14 @@ import type { EventHistory, LookupRequest, LookupResult } from '../../domain/eve
 import type { RequestContext } from '../types.js';
 import type { Trails } from '../../domain/trails.js';
 import { trailOperations } from './trails.js';
+import { lakeOperations, type LakeDeps } from './lake.js';
 import type { SigningKeys } from '../../integrity/signing-keys.js';
 
 export interface CloudTrailDeps {
   history: EventHistory;
   trails: Trails;
   signingKeys: SigningKeys;
+  lake: LakeDeps;
   onUnexpectedError?: (err: unknown, operation: string) => void;
 }
 
@@ -38,6 +40,7 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
     operations: {
       LookupEvents: operation(lookupEvents),
       ...trailOperations(deps.trails),
+      ...lakeOperations(deps.lake),
       ListPublicKeys: operation({
         handler: async (input: { StartTime?: Date; EndTime?: Date }, ctx: RequestContext) => {
           const keys = await deps.signingKeys.list(ctx.region, input.StartTime?.getTime(), input.EndTime?.getTime());

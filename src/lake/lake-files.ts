@@ -1,0 +1,52 @@
+/**
+ * Where a store's Parquet files live and which of them a query reads:
+ * `<lake dir>/<account>/<store id>/eventdate=YYYY-MM-DD/<fromSeq>-<toSeq>.parquet`.
+ * A file covers the event log positions (fromSeq, toSeq]; a compacted file
+ * covers the union of the files it replaced, so a query reads only files no
+ * other file contains — a crash in the middle of a compaction never makes an
+ * event count twice.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface LakeFile {
+  path: string;
+  date: string;
+  from: number;
+  to: number;
+  bytes: number;
+}
+
+const FILE_RE = /^(\d+)-(\d+)\.parquet$/;
+const DATE_RE = /^eventdate=(\d{4}-\d\d-\d\d)$/;
+
+export function storeDir(root: string, accountId: string, storeId: string): string {
+  return join(root, accountId, storeId);
+}
+
+/** Every file of a store, in partition and position order. */
+export function listFiles(dir: string): LakeFile[] {
+  const out: LakeFile[] = [];
+  let dates: string[];
+  try {
+    dates = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const d of dates.sort()) {
+    const m = DATE_RE.exec(d);
+    if (!m) continue;
+    for (const f of readdirSync(join(dir, d)).sort()) {
+      const fm = FILE_RE.exec(f);
+      if (!fm) continue;
+      const path = join(dir, d, f);
+      out.push({ path, date: m[1]!, from: Number(fm[1]), to: Number(fm[2]), bytes: statSync(path).size });
+    }
+  }
+  return out;
+}
+
+/** The files a query reads: in each partition, those no other file's range contains. */
+export function liveFiles(files: LakeFile[]): LakeFile[] {
+  return files.filter((f) => !files.some((g) => g !== f && g.date === f.date && g.from <= f.from && g.to >= f.to && (g.from < f.from || g.to > f.to)));
+}

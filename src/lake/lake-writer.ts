@@ -1,0 +1,184 @@
+/**
+ * Lake ingestion: each event data store is a reader of the event log (its own
+ * checkpoint, `lake:<id>`). The events its selectors keep are written as
+ * Parquet files (zstd), one per batch and event date, named by the log
+ * positions they cover, so a batch replayed after a crash rewrites the same
+ * file. In the background, small files of a date are compacted into one,
+ * partitions older than the store's retention are dropped, and stores
+ * pending deletion for 7 days are removed with their files.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import type { EventLog } from '../storage/interfaces.js';
+import type { CloudTrailRecord } from '../domain/record.js';
+import { storeKeeps, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
+import { lakeRow, READ_JSON_COLUMNS } from './schema.js';
+import { listFiles, liveFiles, storeDir } from './lake-files.js';
+
+const BATCH = 20_000;
+/** A date partition with more files than this is compacted into one. */
+const COMPACT_AT = 8;
+const HOUSEKEEPING_MS = 3600_000;
+
+export const lakeReader = (storeId: string): string => `lake:${storeId}`;
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export class LakeWriter {
+  private conn: DuckDBConnection | undefined;
+  private instance: DuckDBInstance | undefined;
+  private running: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly stores: EventDataStores,
+    readonly root: string,
+    private readonly opts: { intervalMs?: number; logger?: Logger } = {},
+  ) {}
+
+  private async db(): Promise<DuckDBConnection> {
+    if (!this.conn) {
+      this.instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+      this.conn = await this.instance.connect();
+    }
+    return this.conn;
+  }
+
+  start(): void {
+    const tick = setInterval(() => void this.pass(), this.opts.intervalMs ?? 1000);
+    const house = setInterval(() => void this.housekeeping(), HOUSEKEEPING_MS);
+    tick.unref();
+    house.unref();
+    this.timers.push(tick, house);
+    void this.housekeeping();
+  }
+
+  /** Bring every store up to the end of the log now (resolves when done). */
+  async pass(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        for (const s of await this.stores.all()) {
+          if (this.stopped) return;
+          await this.ingest(s);
+        }
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'lake: ingestion failed; retrying');
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Wait until every store has read the log up to where it ends now. */
+  async caughtUp(): Promise<void> {
+    const last = await this.log.lastSeq();
+    for (;;) {
+      await this.pass();
+      const states = await Promise.all((await this.stores.all()).filter((s) => s.status !== 'PENDING_DELETION').map((s) => this.log.getReaderState(lakeReader(s.id))));
+      if (states.every((st) => st.seq >= last)) return;
+    }
+  }
+
+  private async ingest(s: EventDataStoreDoc): Promise<void> {
+    const reader = lakeReader(s.id);
+    let { seq } = await this.log.getReaderState(reader);
+    if (s.status === 'PENDING_DELETION') return;
+    if (s.status === 'STOPPED_INGESTION' || s.status === 'STOPPING_INGESTION') {
+      // Events while ingestion is stopped are not kept, as in CloudTrail Lake.
+      const last = await this.log.lastSeq();
+      if (last > seq) await this.log.setReaderState(reader, last, null);
+      return;
+    }
+    const dir = storeDir(this.root, s.accountId, s.id);
+    for (;;) {
+      const entries = await this.log.readFrom(seq, BATCH);
+      if (entries.length === 0 || this.stopped) return;
+      const from = seq;
+      const to = entries[entries.length - 1]!.seq;
+      const byDate = new Map<string, string[]>();
+      for (const e of entries) {
+        if (e.accountId !== s.accountId || (!s.multiRegionEnabled && e.region !== s.region)) continue;
+        const json = e.json.toString('utf8');
+        const record = JSON.parse(json) as CloudTrailRecord;
+        if (!storeKeeps(s, record, e.accountId)) continue;
+        const date = record.eventTime.slice(0, 10);
+        let rows = byDate.get(date);
+        if (!rows) byDate.set(date, (rows = []));
+        rows.push(JSON.stringify(lakeRow(record as CloudTrailRecord & Record<string, unknown>, json)));
+      }
+      for (const [date, rows] of byDate) await this.writeFile(dir, date, from, to, rows);
+      seq = to;
+      await this.log.setReaderState(reader, seq, null);
+    }
+  }
+
+  private async writeFile(dir: string, date: string, from: number, to: number, rows: string[]): Promise<void> {
+    const part = join(dir, `eventdate=${date}`);
+    mkdirSync(part, { recursive: true });
+    const tmpDir = join(this.root, '.tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const ndjson = join(tmpDir, `${from}-${to}-${date}.ndjson`);
+    writeFileSync(ndjson, rows.join('\n'));
+    const tmp = join(part, `.${from}-${to}.parquet.tmp`);
+    const conn = await this.db();
+    try {
+      await conn.run(
+        `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = ${READ_JSON_COLUMNS}) ORDER BY eventtime)
+         TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      renameSync(tmp, join(part, `${from}-${to}.parquet`));
+    } finally {
+      rmSync(ndjson, { force: true });
+    }
+    if (listFiles(dir).filter((f) => f.date === date).length > COMPACT_AT) await this.compact(dir, date);
+  }
+
+  /** Merge a partition's live files into one covering all their positions. */
+  async compact(dir: string, date: string): Promise<void> {
+    const files = liveFiles(listFiles(dir)).filter((f) => f.date === date);
+    if (files.length < 2) return;
+    const from = Math.min(...files.map((f) => f.from));
+    const to = Math.max(...files.map((f) => f.to));
+    const part = join(dir, `eventdate=${date}`);
+    const tmp = join(part, `.${from}-${to}.parquet.tmp`);
+    const conn = await this.db();
+    await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    renameSync(tmp, join(part, `${from}-${to}.parquet`));
+    // The merged file contains these: queries already skip them, so removing them is only tidying.
+    for (const f of files) rmSync(f.path, { force: true });
+  }
+
+  /** Drop partitions past each store's retention; remove stores pending deletion for 7 days. */
+  async housekeeping(now = Date.now()): Promise<void> {
+    try {
+      for (const s of await this.stores.expirePendingDeletion(now)) {
+        rmSync(storeDir(this.root, s.accountId, s.id), { recursive: true, force: true });
+        await this.log.deleteReader(lakeReader(s.id));
+        this.opts.logger?.info({ store: s.arn }, 'lake: event data store deleted after 7 days pending deletion');
+      }
+      for (const s of await this.stores.all()) {
+        const oldest = new Date(now - s.retentionPeriod * 86_400_000).toISOString().slice(0, 10);
+        const dir = storeDir(this.root, s.accountId, s.id);
+        const expired = [...new Set(listFiles(dir).map((f) => f.date))].filter((d) => d < oldest);
+        for (const d of expired) rmSync(join(dir, `eventdate=${d}`), { recursive: true, force: true });
+        if (expired.length) this.opts.logger?.info({ store: s.arn, partitions: expired.length }, 'lake: dropped partitions past retention');
+      }
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'lake: housekeeping failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.running;
+    this.conn?.closeSync();
+    this.instance?.closeSync();
+  }
+}

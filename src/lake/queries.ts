@@ -1,0 +1,279 @@
+/**
+ * CloudTrail Lake queries: StartQuery checks and translates the statement at
+ * once (bad SQL is refused by StartQuery itself), then the query runs on its
+ * own embedded DuckDB database, which sees only the Parquet files of the
+ * stores the query names (file access outside them is switched off and
+ * locked before the statement runs). QUEUED → RUNNING → FINISHED | FAILED |
+ * CANCELLED | TIMED_OUT; results (rows of one-entry maps of strings, in column
+ * order) are kept for 7 days, in memory and in the data folder.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import type { Metastore } from '../storage/interfaces.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { EventDataStores } from '../domain/event-data-stores.js';
+import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
+import { prepareQuery, TRINO_MACROS } from './sql.js';
+import { EMPTY_TABLE_SQL } from './schema.js';
+import { listFiles, liveFiles, storeDir } from './lake-files.js';
+
+const KIND = 'lake-query';
+export const MAX_CONCURRENT_QUERIES = 10;
+const KEEP_MS = 7 * 86_400_000;
+const MAX_STATEMENT = 10_000;
+
+export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
+
+export interface QueryDoc {
+  accountId: string;
+  region: string;
+  id: string;
+  statement: string;
+  stores: string[];
+  status: QueryStatus;
+  createdAt: number;
+  endedAt?: number;
+  errorMessage?: string;
+  eventsScanned: number;
+  bytesScanned: number;
+  resultsCount: number;
+  executionMs: number;
+  deliveryS3Uri?: string;
+  deliveryStatus?: 'SUCCESS' | 'FAILED' | 'PENDING';
+}
+
+type Row = Record<string, string | null>[];
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const TERMINAL = new Set<QueryStatus>(['FINISHED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
+
+/** A value as Lake shows it in results: text; timestamps with milliseconds. */
+function cell(v: unknown, type: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (type.startsWith('TIMESTAMP') && typeof v === 'string') return /\.\d+/.test(v) ? v.replace(/(\.\d{3})\d*/, '$1').replace(/\+00$/, '') : `${v.replace(/\+00$/, '')}.000`;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+function csv(columns: string[], rows: Row[]): string {
+  const q = (s: string | null): string => (s === null ? '' : /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [columns.map(q).join(','), ...rows.map((r) => r.map((c) => q(Object.values(c)[0] ?? null)).join(','))].join('\n') + '\n';
+}
+
+export class LakeQueries {
+  private parser: DuckDBConnection | undefined;
+  private parserInstance: DuckDBInstance | undefined;
+  private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean }>();
+  private readonly results = new Map<string, Row[]>();
+  private readonly resultsDir: string;
+
+  constructor(
+    private readonly meta: Metastore,
+    private readonly stores: EventDataStores,
+    private readonly lakeRoot: string,
+    private readonly opts: { timeoutMs?: number; logger?: Logger; objectStore?: ObjectStore } = {},
+  ) {
+    this.resultsDir = join(lakeRoot, '.results');
+  }
+
+  private async parse(): Promise<DuckDBConnection> {
+    if (!this.parser) {
+      this.parserInstance = await DuckDBInstance.create(':memory:', { threads: '1' });
+      this.parser = await this.parserInstance.connect();
+    }
+    return this.parser;
+  }
+
+  async start(accountId: string, region: string, input: { QueryStatement?: string; DeliveryS3Uri?: string; QueryAlias?: string; QueryParameters?: string[] }): Promise<QueryDoc> {
+    if (!input.QueryStatement) {
+      if (input.QueryAlias) throw new InvalidParameterException('QueryAlias runs dashboard queries, which opentrail does not have; give a QueryStatement.');
+      throw new InvalidParameterException('QueryStatement is required.');
+    }
+    let statement = input.QueryStatement;
+    if (statement.length > MAX_STATEMENT) throw new InvalidQueryStatementException(`The query statement is longer than ${MAX_STATEMENT} characters.`);
+    // QueryParameters replace the statement's ? placeholders in order, as string literals.
+    for (const p of input.QueryParameters ?? []) {
+      if (!statement.includes('?')) throw new InvalidParameterException('There are more QueryParameters than ? placeholders in the statement.');
+      statement = statement.replace('?', sqlString(p));
+    }
+    const active = (await this.meta.listDocs<QueryDoc>(KIND, accountId)).filter((q) => q.status === 'QUEUED' || q.status === 'RUNNING');
+    if (active.length >= MAX_CONCURRENT_QUERIES) throw new MaxConcurrentQueriesException(`You already have ${MAX_CONCURRENT_QUERIES} queries running; wait for one to finish or cancel one.`);
+    const mine = (await this.stores.list(accountId, region)).filter((s) => s.status !== 'PENDING_DELETION');
+    const prepared = await prepareQuery(await this.parse(), statement, (name) => mine.find((s) => s.id.toLowerCase() === name.toLowerCase())?.id);
+    if (prepared.stores.length === 0) throw new InvalidQueryStatementException('The query must read at least one event data store (FROM <event data store id>).');
+    if (input.DeliveryS3Uri !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(input.DeliveryS3Uri)) {
+      throw new InvalidParameterException(`DeliveryS3Uri ${input.DeliveryS3Uri} is not an s3://bucket/prefix URI.`);
+    }
+    const doc: QueryDoc = {
+      accountId,
+      region,
+      id: randomUUID(),
+      statement: input.QueryStatement,
+      stores: prepared.stores,
+      status: 'QUEUED',
+      createdAt: Date.now(),
+      eventsScanned: 0,
+      bytesScanned: 0,
+      resultsCount: 0,
+      executionMs: 0,
+      ...(input.DeliveryS3Uri ? { deliveryS3Uri: input.DeliveryS3Uri, deliveryStatus: 'PENDING' as const } : {}),
+    };
+    await this.meta.putDoc(KIND, accountId, doc.id, doc);
+    setImmediate(() => void this.run(doc, prepared.sql));
+    return doc;
+  }
+
+  private async save(doc: QueryDoc): Promise<void> {
+    await this.meta.putDoc(KIND, doc.accountId, doc.id, doc);
+  }
+
+  private async run(doc: QueryDoc, sql: string): Promise<void> {
+    const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
+    if (current?.status !== 'QUEUED') return; // cancelled while queued
+    const t0 = Date.now();
+    let instance: DuckDBInstance | undefined;
+    let conn: DuckDBConnection | undefined;
+    const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+      conn = await instance.connect();
+      state.conn = conn;
+      this.running.set(doc.id, state);
+      await this.save({ ...doc, status: 'RUNNING' });
+      for (const m of TRINO_MACROS) await conn.run(m);
+      const dirs: string[] = [];
+      let events = 0;
+      let bytes = 0;
+      for (const id of doc.stores) {
+        const dir = storeDir(this.lakeRoot, doc.accountId, id);
+        dirs.push(`${dir}/`);
+        const files = liveFiles(listFiles(dir));
+        bytes += files.reduce((n, f) => n + f.bytes, 0);
+        const list = files.map((f) => sqlString(f.path)).join(', ');
+        if (files.length) {
+          const meta = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows FROM parquet_metadata([${list}]))`);
+          events += Number(meta.getRowObjects()[0]!.n);
+        }
+        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true)` : EMPTY_TABLE_SQL}`);
+      }
+      // From here on the query can read nothing but its stores' files, and change no setting.
+      await conn.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);
+      await conn.run('SET enable_external_access = false');
+      await conn.run('SET lock_configuration = true');
+      timer = setTimeout(() => {
+        state.timedOut = true;
+        conn?.interrupt();
+      }, this.opts.timeoutMs ?? 3600_000);
+      const reader = await conn.runAndReadAll(sql);
+      const names = reader.columnNames();
+      const types = reader.columnTypes().map((t) => t.toString());
+      const rows: Row[] = reader.getRowsJson().map((r) => r.map((v, i) => ({ [names[i]!]: cell(v, types[i]!) })));
+      this.results.set(doc.id, rows);
+      mkdirSync(this.resultsDir, { recursive: true });
+      writeFileSync(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
+      const finished: QueryDoc = { ...doc, status: 'FINISHED', endedAt: Date.now(), eventsScanned: events, bytesScanned: bytes, resultsCount: rows.length, executionMs: Date.now() - t0 };
+      if (doc.deliveryS3Uri) finished.deliveryStatus = await this.deliver(doc, names, rows);
+      await this.save(finished);
+    } catch (e) {
+      const cancelled = state.cancelled || (await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id))?.status === 'CANCELLED';
+      const status: QueryStatus = cancelled ? 'CANCELLED' : state.timedOut ? 'TIMED_OUT' : 'FAILED';
+      const message = (e as Error).message.split('\n')[0]!;
+      await this.save({
+        ...doc,
+        status,
+        endedAt: Date.now(),
+        executionMs: Date.now() - t0,
+        ...(status === 'FAILED' ? { errorMessage: message } : {}),
+        ...(doc.deliveryS3Uri ? { deliveryStatus: 'FAILED' as const } : {}),
+      });
+      if (status === 'FAILED') this.opts.logger?.info({ query: doc.id, error: message }, 'lake: query failed');
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.running.delete(doc.id);
+      conn?.closeSync();
+      instance?.closeSync();
+    }
+  }
+
+  /** Results as gzip CSV at DeliveryS3Uri (`<prefix>/<query id>/result_1.csv.gz`). */
+  private async deliver(doc: QueryDoc, columns: string[], rows: Row[]): Promise<'SUCCESS' | 'FAILED'> {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(doc.deliveryS3Uri!)!;
+    const prefix = m[2]!.replace(/\/$/, '');
+    try {
+      if (!this.opts.objectStore) return 'FAILED';
+      await this.opts.objectStore.putObject(m[1]!, `${prefix ? `${prefix}/` : ''}${doc.id}/result_1.csv.gz`, gzipSync(csv(columns, rows)), { contentType: 'application/gzip' });
+      return 'SUCCESS';
+    } catch (e) {
+      this.opts.logger?.warn({ query: doc.id, err: e }, 'lake: could not deliver query results');
+      return 'FAILED';
+    }
+  }
+
+  async get(accountId: string, queryId: string): Promise<QueryDoc> {
+    const q = await this.meta.getDoc<QueryDoc>(KIND, accountId, queryId);
+    if (!q || q.createdAt < Date.now() - KEEP_MS) throw new QueryIdNotFoundException(`The query ${queryId} was not found.`);
+    return q;
+  }
+
+  async rows(q: QueryDoc): Promise<Row[]> {
+    let r = this.results.get(q.id);
+    if (!r) {
+      try {
+        r = JSON.parse(readFileSync(join(this.resultsDir, `${q.id}.json`), 'utf8')) as Row[];
+      } catch {
+        r = [];
+      }
+      this.results.set(q.id, r);
+    }
+    return r;
+  }
+
+  async list(accountId: string, region: string, filter: { stores?: string[]; start?: number; end?: number; status?: QueryStatus }): Promise<QueryDoc[]> {
+    const since = Date.now() - KEEP_MS;
+    return (await this.meta.listDocs<QueryDoc>(KIND, accountId))
+      .filter((q) => q.region === region && q.createdAt >= since)
+      .filter((q) => !filter.stores || q.stores.some((s) => filter.stores!.includes(s)))
+      .filter((q) => (filter.start === undefined || q.createdAt >= filter.start) && (filter.end === undefined || q.createdAt <= filter.end))
+      .filter((q) => !filter.status || q.status === filter.status)
+      .sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async cancel(accountId: string, queryId: string): Promise<QueryDoc> {
+    const q = await this.get(accountId, queryId);
+    if (TERMINAL.has(q.status)) throw new InactiveQueryException(`The query ${queryId} is ${q.status}; only QUEUED or RUNNING queries can be cancelled.`);
+    const cancelled: QueryDoc = { ...q, status: 'CANCELLED', endedAt: Date.now() };
+    await this.save(cancelled);
+    const r = this.running.get(queryId);
+    if (r) {
+      r.cancelled = true;
+      r.conn.interrupt();
+    }
+    return cancelled;
+  }
+
+  /** Forget queries (and their results) older than 7 days. */
+  async expire(now = Date.now()): Promise<void> {
+    for (const q of await this.meta.listDocs<QueryDoc>(KIND)) {
+      if (q.createdAt >= now - KEEP_MS || !TERMINAL.has(q.status)) continue;
+      await this.meta.deleteDoc(KIND, q.accountId, q.id);
+      this.results.delete(q.id);
+      rmSync(join(this.resultsDir, `${q.id}.json`), { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.running.values()) {
+      r.cancelled = true;
+      r.conn.interrupt();
+    }
+    while (this.running.size > 0) await new Promise((res) => setTimeout(res, 10));
+    this.parser?.closeSync();
+    this.parserInstance?.closeSync();
+  }
+}

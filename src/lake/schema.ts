@@ -1,0 +1,171 @@
+/**
+ * CloudTrail Lake's table of CloudTrail events (column names lower-case, as
+ * Lake's schema has them; identifiers are case-insensitive in queries), and
+ * how a record becomes a row. Nested JSON under the map columns is kept as
+ * JSON text, as Lake keeps it, so `json_extract_scalar(element_at(
+ * requestParameters, 'x'), '$.y')` works as in AWS's samples.
+ */
+import type { CloudTrailRecord } from '../domain/record.js';
+
+const S = 'VARCHAR';
+const MAP = 'MAP(VARCHAR, VARCHAR)';
+
+/** Column → DuckDB type, in Lake's order. */
+export const LAKE_COLUMNS: [string, string][] = [
+  ['eventversion', S],
+  [
+    'useridentity',
+    `STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VARCHAR, accesskeyid VARCHAR, username VARCHAR,
+      sessioncontext STRUCT(attributes STRUCT(creationdate TIMESTAMP, mfaauthenticated VARCHAR),
+        sessionissuer STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VARCHAR, username VARCHAR),
+        webidfederationdata STRUCT(federatedprovider VARCHAR, attributes MAP(VARCHAR, VARCHAR)),
+        sourceidentity VARCHAR, ec2roledelivery VARCHAR, ec2issuedinvpc VARCHAR),
+      invokedby VARCHAR, identityprovider VARCHAR)`,
+  ],
+  ['eventtime', 'TIMESTAMP'],
+  ['eventsource', S],
+  ['eventname', S],
+  ['awsregion', S],
+  ['sourceipaddress', S],
+  ['useragent', S],
+  ['errorcode', S],
+  ['errormessage', S],
+  ['requestparameters', MAP],
+  ['responseelements', MAP],
+  ['additionaleventdata', MAP],
+  ['requestid', S],
+  ['eventid', S],
+  ['readonly', 'BOOLEAN'],
+  ['resources', 'STRUCT(accountid VARCHAR, type VARCHAR, arn VARCHAR, arnprefix VARCHAR)[]'],
+  ['eventtype', S],
+  ['apiversion', S],
+  ['managementevent', 'BOOLEAN'],
+  ['recipientaccountid', S],
+  ['sharedeventid', S],
+  ['annotation', S],
+  ['vpcendpointid', S],
+  ['vpcendpointaccountid', S],
+  ['serviceeventdetails', MAP],
+  ['addendum', MAP],
+  ['edgedevicedetails', MAP],
+  ['insightdetails', MAP],
+  ['eventcategory', S],
+  ['tlsdetails', 'STRUCT(tlsversion VARCHAR, ciphersuite VARCHAR, clientprovidedhostheader VARCHAR)'],
+  ['sessioncredentialfromconsole', S],
+  ['eventjson', S],
+  ['eventjsonchecksum', S],
+];
+
+/** A table with Lake's columns and no rows (a store with no files yet). */
+export const EMPTY_TABLE_SQL = `SELECT * FROM (SELECT ${LAKE_COLUMNS.map(([c, t]) => `CAST(NULL AS ${t}) AS ${c}`).join(', ')}) WHERE false`;
+
+/** The `columns` argument of read_json that reads rows written by `lakeRow`. */
+export const READ_JSON_COLUMNS = `{${LAKE_COLUMNS.map(([c, t]) => `'${c}': '${t.replace(/\s+/g, ' ')}'`).join(', ')}}`;
+
+type Obj = Record<string, unknown>;
+
+/** A JSON object as map<string,string>: strings as they are, anything else as its JSON text. */
+function asMap(v: unknown): Record<string, string> | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Obj)) {
+    if (x === null || x === undefined) continue;
+    out[k] = typeof x === 'string' ? x : JSON.stringify(x);
+  }
+  return out;
+}
+
+const str = (v: unknown): string | null => (v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** Keys lower-cased, recursively (struct fields in Lake's schema are lower-case). */
+function lowerKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(lowerKeys);
+  if (v && typeof v === 'object') {
+    const out: Obj = {};
+    for (const [k, x] of Object.entries(v as Obj)) out[k.toLowerCase()] = lowerKeys(x);
+    return out;
+  }
+  return v;
+}
+
+function identity(u: unknown): unknown {
+  if (!u || typeof u !== 'object') return null;
+  const l = lowerKeys(u) as Obj;
+  const sc = l.sessioncontext as Obj | undefined;
+  const attrs = sc?.attributes as Obj | undefined;
+  const web = sc?.webidfederationdata as Obj | undefined;
+  return {
+    type: str(l.type),
+    principalid: str(l.principalid),
+    arn: str(l.arn),
+    accountid: str(l.accountid),
+    accesskeyid: str(l.accesskeyid),
+    username: str(l.username),
+    sessioncontext: sc
+      ? {
+          attributes: attrs ? { creationdate: str(attrs.creationdate)?.replace('T', ' ').replace('Z', '') ?? null, mfaauthenticated: str(attrs.mfaauthenticated) } : null,
+          sessionissuer: sc.sessionissuer && typeof sc.sessionissuer === 'object'
+            ? (({ type, principalid, arn, accountid, username }: Obj) => ({ type: str(type), principalid: str(principalid), arn: str(arn), accountid: str(accountid), username: str(username) }))(sc.sessionissuer as Obj)
+            : null,
+          webidfederationdata: web ? { federatedprovider: str(web.federatedprovider), attributes: asMap(web.attributes) } : null,
+          sourceidentity: str(sc.sourceidentity),
+          ec2roledelivery: str(sc.ec2roledelivery),
+          ec2issuedinvpc: str(sc.ec2issuedinvpc),
+        }
+      : null,
+    invokedby: str(l.invokedby),
+    identityprovider: str(l.identityprovider),
+  };
+}
+
+/** `2026-11-29T10:00:00Z` → `2026-11-29 10:00:00` (a TIMESTAMP DuckDB reads from JSON). */
+export function lakeTime(eventTime: string): string {
+  return eventTime.replace('T', ' ').replace(/Z$/, '');
+}
+
+/** One record as one Lake row (an object read_json turns into the columns above). */
+export function lakeRow(r: CloudTrailRecord & Obj, json: string): Obj {
+  const res = Array.isArray(r.resources)
+    ? r.resources.map((x) => {
+        const o = lowerKeys(x) as Obj;
+        return { accountid: str(o.accountid), type: str(o.type), arn: str(o.arn), arnprefix: str(o.arnprefix) };
+      })
+    : null;
+  const tls = r.tlsDetails ? (lowerKeys(r.tlsDetails) as Obj) : undefined;
+  return {
+    eventversion: str(r.eventVersion),
+    useridentity: identity(r.userIdentity),
+    eventtime: lakeTime(r.eventTime),
+    eventsource: str(r.eventSource),
+    eventname: str(r.eventName),
+    awsregion: str(r.awsRegion),
+    sourceipaddress: str(r.sourceIPAddress),
+    useragent: str(r.userAgent),
+    errorcode: str(r.errorCode),
+    errormessage: str(r.errorMessage),
+    requestparameters: asMap(r.requestParameters),
+    responseelements: asMap(r.responseElements),
+    additionaleventdata: asMap(r.additionalEventData),
+    requestid: str(r.requestID),
+    eventid: str(r.eventID),
+    readonly: typeof r.readOnly === 'boolean' ? r.readOnly : r.readOnly === 'true' ? true : r.readOnly === 'false' ? false : null,
+    resources: res,
+    eventtype: str(r.eventType),
+    apiversion: str(r.apiVersion),
+    managementevent: typeof r.managementEvent === 'boolean' ? r.managementEvent : null,
+    recipientaccountid: str(r.recipientAccountId),
+    sharedeventid: str(r.sharedEventID),
+    annotation: str(r.annotation),
+    vpcendpointid: str(r.vpcEndpointId),
+    vpcendpointaccountid: str(r.vpcEndpointAccountId),
+    serviceeventdetails: asMap(r.serviceEventDetails),
+    addendum: asMap(r.addendum),
+    edgedevicedetails: asMap(r.edgeDeviceDetails),
+    insightdetails: asMap(r.insightDetails),
+    eventcategory: str(r.eventCategory ?? 'Management'),
+    tlsdetails: tls ? { tlsversion: str(tls.tlsversion), ciphersuite: str(tls.ciphersuite), clientprovidedhostheader: str(tls.clientprovidedhostheader) } : null,
+    sessioncredentialfromconsole: str(r.sessionCredentialFromConsole),
+    eventjson: json,
+    eventjsonchecksum: null,
+  };
+}

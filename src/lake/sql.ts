@@ -1,0 +1,181 @@
+/**
+ * Lake's SQL (Trino's dialect) made ready for DuckDB. The statement is parsed
+ * by DuckDB's own parser (json_serialize_sql, which accepts SELECT statements
+ * only — anything else is refused there), the syntax tree is checked (every
+ * table is a CTE or an event data store of the caller's account; no table
+ * functions; no file or system functions), Trino's functions that DuckDB
+ * spells differently are renamed to macros that behave like Trino's, unnamed
+ * result columns get Trino's names, and the tree is turned back into SQL.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { EventDataStoreNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
+
+/** DuckDB macros with Trino's behaviour, created in every query's database. */
+export const TRINO_MACROS = [
+  'CREATE MACRO trino_element_at(c, k) AS c[k]',
+  'CREATE MACRO from_iso8601_timestamp(s) AS CAST(CAST(s AS TIMESTAMPTZ) AS TIMESTAMP)',
+  'CREATE MACRO from_iso8601_date(s) AS CAST(s AS DATE)',
+  'CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)',
+  'CREATE MACRO approx_distinct(x) AS approx_count_distinct(x)',
+  "CREATE MACRO trino_date_add(u, n, t) AS t + (n) * CAST('1 ' || u AS INTERVAL)",
+  'CREATE MACRO trino_day_of_week(t) AS isodow(t)',
+  'CREATE MACRO day_of_month(t) AS dayofmonth(t)',
+  'CREATE MACRO day_of_year(t) AS dayofyear(t)',
+  'CREATE MACRO doy(t) AS dayofyear(t)',
+  'CREATE MACRO week_of_year(t) AS weekofyear(t)',
+  'CREATE MACRO year_of_week(t) AS isoyear(t)',
+  'CREATE MACRO yow(t) AS isoyear(t)',
+  'CREATE MACRO trino_contains(a, x) AS list_contains(a, x)',
+  'CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
+  'CREATE MACRO json_parse(s) AS CAST(s AS JSON)',
+  'CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)',
+  "CREATE MACRO json_array_get(j, i) AS json_extract(j, '$[' || CAST(i AS VARCHAR) || ']')",
+  'CREATE MACRO trino_date(x) AS CAST(x AS DATE)',
+  'CREATE MACRO to_unixtime(t) AS epoch(t)',
+  'CREATE MACRO from_unixtime(n) AS CAST(to_timestamp(n) AS TIMESTAMP)',
+  'CREATE MACRO array_join(a, s) AS array_to_string(a, s)',
+  'CREATE MACRO array_distinct(a) AS list_distinct(a)',
+  'CREATE MACRO array_max(a) AS list_max(a)',
+  'CREATE MACRO array_min(a) AS list_min(a)',
+  'CREATE MACRO is_json_scalar(j) AS json_type(j) NOT IN (\'OBJECT\', \'ARRAY\')',
+  'CREATE MACRO to_iso8601(t) AS strftime(t, \'%Y-%m-%dT%H:%M:%S.%gZ\')',
+];
+
+/** Trino names DuckDB also has, with another meaning or arity: renamed to the macros above. */
+const RENAMES: Record<string, (args: number) => string | undefined> = {
+  element_at: () => 'trino_element_at',
+  date_add: (n) => (n === 3 ? 'trino_date_add' : undefined),
+  day_of_week: () => 'trino_day_of_week',
+  dow: () => 'trino_day_of_week',
+  contains: (n) => (n === 2 ? 'trino_contains' : undefined),
+  date: (n) => (n === 1 ? 'trino_date' : undefined),
+};
+
+/** Functions that reach outside the data (files, settings, the catalog, the environment): refused. */
+const DENIED = /^(read_|parquet_|sniff_csv$|glob$|getenv$|current_setting$|duckdb_|pragma_|query$|query_table$|iceberg_|delta_scan$|sqlite_|postgres_|mysql_|httpfs|s3_|load_|install_|checkpoint$|force_checkpoint$|enable_|disable_|set_|write_|copy_|export_|import_|system$|shell$)/i;
+
+/** Store ids are UUIDs; Lake takes them unquoted in FROM, which no SQL parser does. */
+const ID_RE = /[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}/y;
+
+/** The statement with every unquoted store-id-shaped token quoted as an identifier. */
+export function quoteStoreIds(sql: string): string {
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === '-' && sql[i + 1] === '-') {
+      const j = sql.indexOf('\n', i);
+      const end = j < 0 ? sql.length : j;
+      out += sql.slice(i, end);
+      i = end;
+      continue;
+    }
+    if (c === '/' && sql[i + 1] === '*') {
+      const j = sql.indexOf('*/', i + 2);
+      const end = j < 0 ? sql.length : j + 2;
+      out += sql.slice(i, end);
+      i = end;
+      continue;
+    }
+    if (/[A-Za-z0-9]/.test(c) && (i === 0 || !/[A-Za-z0-9_.$]/.test(sql[i - 1]!))) {
+      ID_RE.lastIndex = i;
+      const m = ID_RE.exec(sql);
+      if (m && !/[A-Za-z0-9_]/.test(sql[i + m[0].length] ?? '')) {
+        out += `"${m[0]}"`;
+        i += m[0].length;
+        continue;
+      }
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+type Node = Record<string, unknown>;
+
+export interface PreparedQuery {
+  /** SQL for DuckDB, with the store ids as table names (views made per query). */
+  sql: string;
+  /** Store ids the query reads, as the account's stores spell them. */
+  stores: string[];
+}
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * Check and translate `statement`. `storeIdOf(name)` answers the caller's store id a table name
+ * refers to (case-insensitive), or undefined.
+ */
+export async function prepareQuery(conn: DuckDBConnection, statement: string, storeIdOf: (name: string) => string | undefined): Promise<PreparedQuery> {
+  const quoted = quoteStoreIds(statement);
+  const reader = await conn.runAndReadAll(`SELECT json_serialize_sql(${sqlString(quoted)}) AS ast`);
+  const ast = JSON.parse(String(reader.getRowObjects()[0]!.ast)) as { error: boolean; error_type?: string; error_message?: string; statements?: { node: Node }[] };
+  if (ast.error) {
+    if (/Only SELECT statements/i.test(ast.error_message ?? '')) {
+      throw new InvalidQueryStatementException('Only SELECT statements are supported: a query cannot insert, update, delete, create, copy, attach or change settings.');
+    }
+    throw new InvalidQueryStatementException(`The query statement is malformed: ${(ast.error_message ?? 'syntax error').split('\n')[0]}`);
+  }
+  if (!ast.statements || ast.statements.length !== 1) throw new InvalidQueryStatementException('Give exactly one SELECT statement.');
+  const ctes = new Set<string>();
+  const collectCtes = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collectCtes);
+    else if (v && typeof v === 'object') {
+      const n = v as Node;
+      const map = (n.cte_map as { map?: { key: string }[] } | undefined)?.map;
+      if (map) for (const e of map) ctes.add(e.key.toLowerCase());
+      for (const x of Object.values(n)) collectCtes(x);
+    }
+  };
+  collectCtes(ast.statements);
+  const stores = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+      return;
+    }
+    if (!v || typeof v !== 'object') return;
+    const n = v as Node;
+    if (n.type === 'TABLE_FUNCTION') {
+      const fn = (n.function as Node | undefined)?.function_name;
+      throw new InvalidQueryStatementException(`FROM takes event data store ids; the table function ${String(fn)} cannot be used.`);
+    }
+    if (n.type === 'BASE_TABLE') {
+      const name = String(n.table_name);
+      if (n.schema_name || n.catalog_name) throw new EventDataStoreNotFoundException(`The event data store ${[n.catalog_name, n.schema_name, name].filter(Boolean).join('.')} was not found.`);
+      if (!ctes.has(name.toLowerCase())) {
+        const id = storeIdOf(name);
+        if (!id) throw new EventDataStoreNotFoundException(`The event data store ${name} was not found.`);
+        n.table_name = id;
+        stores.add(id);
+      }
+    }
+    if (n.class === 'FUNCTION' && typeof n.function_name === 'string') {
+      const fn = n.function_name.toLowerCase();
+      if (DENIED.test(fn) || n.schema || n.catalog) throw new InvalidQueryStatementException(`The function ${n.function_name} is not available in queries.`);
+      const renamed = RENAMES[fn]?.((n.children as unknown[] | undefined)?.length ?? 0);
+      if (renamed) n.function_name = renamed;
+    }
+    for (const x of Object.values(n)) walk(x);
+  };
+  walk(ast.statements);
+  // Result columns named as Trino names them: an alias, a column as written, else _col<N>.
+  let top = ast.statements[0]!.node;
+  while (top.type === 'SET_OPERATION_NODE') top = top.left as Node;
+  const list = top.select_list as Node[] | undefined;
+  list?.forEach((item, i) => {
+    if (item.alias || item.class === 'STAR') return;
+    if (item.class === 'COLUMN_REF') item.alias = (item.column_names as string[])[(item.column_names as string[]).length - 1];
+    else item.alias = `_col${i}`;
+  });
+  const back = await conn.runAndReadAll(`SELECT json_deserialize_sql(${sqlString(JSON.stringify(ast))}) AS sql`);
+  return { sql: String(back.getRowObjects()[0]!.sql), stores: [...stores] };
+}

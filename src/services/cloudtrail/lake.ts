@@ -1,0 +1,144 @@
+/** CloudTrail Lake's operations: event data stores and queries (thin handlers over the domain and src/lake). */
+import { operation, type OperationSpec } from '../../protocols/json11-service.js';
+import { InvalidNextTokenException, InvalidParameterException } from '../../protocols/errors.js';
+import type { RequestContext } from '../types.js';
+import type { CreateEventDataStoreInput, EventDataStoreDoc, EventDataStores, UpdateEventDataStoreInput } from '../../domain/event-data-stores.js';
+import type { LakeQueries, QueryDoc, QueryStatus } from '../../lake/queries.js';
+import type { LakeWriter } from '../../lake/lake-writer.js';
+
+export interface LakeDeps {
+  stores: EventDataStores;
+  queries: LakeQueries;
+  writer: LakeWriter;
+}
+
+const edsOut = (s: EventDataStoreDoc): Record<string, unknown> => ({
+  EventDataStoreArn: s.arn,
+  Name: s.name,
+  Status: s.status,
+  AdvancedEventSelectors: s.advancedEventSelectors,
+  MultiRegionEnabled: s.multiRegionEnabled,
+  OrganizationEnabled: s.organizationEnabled,
+  RetentionPeriod: s.retentionPeriod,
+  TerminationProtectionEnabled: s.terminationProtectionEnabled,
+  CreatedTimestamp: new Date(s.createdAt),
+  UpdatedTimestamp: new Date(s.updatedAt),
+  BillingMode: s.billingMode,
+});
+
+/** An opaque page token: the offset, bound to what is being paged. */
+function pageOf<T>(items: T[], scope: string, token: string | undefined, max: number): { items: T[]; next?: string } {
+  let from = 0;
+  if (token) {
+    const [s, n] = Buffer.from(token, 'base64url').toString('utf8').split('|');
+    from = Number(n);
+    if (s !== scope || !Number.isInteger(from) || from < 0 || from > items.length) throw new InvalidNextTokenException('The NextToken is not valid.');
+  }
+  const slice = items.slice(from, from + max);
+  return from + max < items.length ? { items: slice, next: Buffer.from(`${scope}|${from + max}`).toString('base64url') } : { items: slice };
+}
+
+export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
+  const { stores, queries } = deps;
+  type Ctx = RequestContext;
+  const statistics = (q: QueryDoc): Record<string, unknown> => ({
+    EventsMatched: q.resultsCount,
+    EventsScanned: q.eventsScanned,
+    BytesScanned: q.bytesScanned,
+    ExecutionTimeInMillis: q.executionMs,
+    CreationTime: new Date(q.createdAt),
+  });
+  return {
+    CreateEventDataStore: operation({
+      handler: async (i: CreateEventDataStoreInput, c: Ctx) => {
+        const s = await stores.create(c.accountId, c.region, i);
+        void deps.writer.pass();
+        return { ...edsOut(s), TagsList: s.tags };
+      },
+    }),
+    GetEventDataStore: operation({
+      handler: async (i: { EventDataStore: string }, c: Ctx) => edsOut(await stores.get(c.accountId, c.region, i.EventDataStore)),
+    }),
+    UpdateEventDataStore: operation({
+      handler: async (i: UpdateEventDataStoreInput, c: Ctx) => edsOut(await stores.update(c.accountId, c.region, i)),
+    }),
+    DeleteEventDataStore: operation({
+      handler: async (i: { EventDataStore: string }, c: Ctx) => {
+        await stores.delete(c.accountId, c.region, i.EventDataStore);
+        return {};
+      },
+    }),
+    RestoreEventDataStore: operation({
+      handler: async (i: { EventDataStore: string }, c: Ctx) => edsOut(await stores.restore(c.accountId, c.region, i.EventDataStore)),
+    }),
+    ListEventDataStores: operation({
+      handler: async (i: { NextToken?: string; MaxResults?: number }, c: Ctx) => {
+        const p = pageOf(await stores.list(c.accountId, c.region), `eds:${c.accountId}:${c.region}`, i.NextToken, i.MaxResults ?? 100);
+        return { EventDataStores: p.items.map(edsOut), ...(p.next ? { NextToken: p.next } : {}) };
+      },
+    }),
+    StartEventDataStoreIngestion: operation({
+      handler: async (i: { EventDataStore: string }, c: Ctx) => {
+        await stores.setIngestion(c.accountId, c.region, i.EventDataStore, true);
+        return {};
+      },
+    }),
+    StopEventDataStoreIngestion: operation({
+      handler: async (i: { EventDataStore: string }, c: Ctx) => {
+        await stores.setIngestion(c.accountId, c.region, i.EventDataStore, false);
+        return {};
+      },
+    }),
+    StartQuery: operation({
+      handler: async (i: { QueryStatement?: string; DeliveryS3Uri?: string; QueryAlias?: string; QueryParameters?: string[]; EventDataStoreOwnerAccountId?: string }, c: Ctx) => {
+        if (i.EventDataStoreOwnerAccountId && i.EventDataStoreOwnerAccountId !== c.accountId) {
+          throw new InvalidParameterException('Queries on event data stores of other accounts are not supported.');
+        }
+        const q = await queries.start(c.accountId, c.region, i);
+        return { QueryId: q.id };
+      },
+    }),
+    DescribeQuery: operation({
+      handler: async (i: { QueryId?: string; QueryAlias?: string }, c: Ctx) => {
+        if (!i.QueryId) throw new InvalidParameterException('QueryId is required.');
+        const q = await queries.get(c.accountId, i.QueryId);
+        return {
+          QueryId: q.id,
+          QueryString: q.statement,
+          QueryStatus: q.status,
+          QueryStatistics: statistics(q),
+          ...(q.errorMessage ? { ErrorMessage: q.errorMessage } : {}),
+          ...(q.deliveryS3Uri ? { DeliveryS3Uri: q.deliveryS3Uri, DeliveryStatus: q.deliveryStatus } : {}),
+        };
+      },
+    }),
+    GetQueryResults: operation({
+      handler: async (i: { QueryId: string; NextToken?: string; MaxQueryResults?: number }, c: Ctx) => {
+        const q = await queries.get(c.accountId, i.QueryId);
+        const rows = q.status === 'FINISHED' ? await queries.rows(q) : [];
+        const p = pageOf(rows, `q:${q.id}`, i.NextToken, i.MaxQueryResults ?? 1000);
+        return {
+          QueryStatus: q.status,
+          QueryStatistics: { ResultsCount: p.items.length, TotalResultsCount: q.resultsCount, BytesScanned: q.bytesScanned },
+          QueryResultRows: p.items,
+          ...(p.next ? { NextToken: p.next } : {}),
+          ...(q.errorMessage ? { ErrorMessage: q.errorMessage } : {}),
+        };
+      },
+    }),
+    ListQueries: operation({
+      handler: async (i: { EventDataStore: string; NextToken?: string; MaxResults?: number; StartTime?: Date; EndTime?: Date; QueryStatus?: QueryStatus }, c: Ctx) => {
+        const s = await stores.get(c.accountId, c.region, i.EventDataStore);
+        const list = await queries.list(c.accountId, c.region, { stores: [s.id], start: i.StartTime?.getTime(), end: i.EndTime?.getTime(), status: i.QueryStatus });
+        const p = pageOf(list, `ql:${s.id}`, i.NextToken, i.MaxResults ?? 1000);
+        return { Queries: p.items.map((q) => ({ QueryId: q.id, QueryStatus: q.status, CreationTime: new Date(q.createdAt) })), ...(p.next ? { NextToken: p.next } : {}) };
+      },
+    }),
+    CancelQuery: operation({
+      handler: async (i: { QueryId: string }, c: Ctx) => {
+        const q = await queries.cancel(c.accountId, i.QueryId);
+        return { QueryId: q.id, QueryStatus: q.status };
+      },
+    }),
+  };
+}
