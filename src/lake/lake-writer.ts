@@ -7,20 +7,22 @@
  * partitions older than the store's retention are dropped, and stores
  * pending deletion for 7 days are removed with their files.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
-import { lakeRow, READ_JSON_COLUMNS } from './schema.js';
+import { lakeRow, lakeTime, READ_JSON_COLUMNS } from './schema.js';
 import { listFiles, liveFiles, storeDir } from './lake-files.js';
 
 const BATCH = 20_000;
 /** A date partition with more files than this is compacted into one. */
 const COMPACT_AT = 8;
 const HOUSEKEEPING_MS = 3600_000;
+/** Files a compaction replaced are kept this long for queries already reading them (longer than a query may run). */
+const REPLACED_KEEP_MS = 2 * 3600_000;
 
 export const lakeReader = (storeId: string): string => `lake:${storeId}`;
 
@@ -107,7 +109,13 @@ export class LakeWriter {
         const json = e.json.toString('utf8');
         const record = JSON.parse(json) as CloudTrailRecord;
         if (!storeKeeps(s, record, e.accountId)) continue;
-        const date = record.eventTime.slice(0, 10);
+        const time = lakeTime(record.eventTime);
+        if (time === null) {
+          // Not a time (records written before eventTime was checked): no partition to put it in.
+          this.opts.logger?.warn({ store: s.arn, eventID: record.eventID, eventTime: record.eventTime }, 'lake: skipped an event whose eventTime is not a time');
+          continue;
+        }
+        const date = time.slice(0, 10);
         let rows = byDate.get(date);
         if (!rows) byDate.set(date, (rows = []));
         rows.push(JSON.stringify(lakeRow(record as CloudTrailRecord & Record<string, unknown>, json)));
@@ -150,8 +158,8 @@ export class LakeWriter {
     const conn = await this.db();
     await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     renameSync(tmp, join(part, `${from}-${to}.parquet`));
-    // The merged file contains these: queries already skip them, so removing them is only tidying.
-    for (const f of files) rmSync(f.path, { force: true });
+    // The merged file contains these, so new queries skip them; queries running now may still be
+    // reading them: housekeeping removes them once no query can be that old.
   }
 
   /** Drop partitions past each store's retention; remove stores pending deletion for 7 days. */
@@ -165,7 +173,12 @@ export class LakeWriter {
       for (const s of await this.stores.all()) {
         const oldest = new Date(now - s.retentionPeriod * 86_400_000).toISOString().slice(0, 10);
         const dir = storeDir(this.root, s.accountId, s.id);
-        const expired = [...new Set(listFiles(dir).map((f) => f.date))].filter((d) => d < oldest);
+        const files = listFiles(dir);
+        const live = new Set(liveFiles(files));
+        for (const f of files) {
+          if (!live.has(f) && now - statSync(f.path).mtimeMs > REPLACED_KEEP_MS) rmSync(f.path, { force: true });
+        }
+        const expired = [...new Set(files.map((f) => f.date))].filter((d) => d < oldest);
         for (const d of expired) rmSync(join(dir, `eventdate=${d}`), { recursive: true, force: true });
         if (expired.length) this.opts.logger?.info({ store: s.arn, partitions: expired.length }, 'lake: dropped partitions past retention');
       }

@@ -160,7 +160,7 @@ export class LakeQueries {
           const meta = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows FROM parquet_metadata([${list}]))`);
           events += Number(meta.getRowObjects()[0]!.n);
         }
-        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true)` : EMPTY_TABLE_SQL}`);
+        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true, hive_partitioning = false)` : EMPTY_TABLE_SQL}`);
       }
       // From here on the query can read nothing but its stores' files, and change no setting.
       await conn.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);

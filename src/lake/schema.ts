@@ -103,7 +103,7 @@ function identity(u: unknown): unknown {
     username: str(l.username),
     sessioncontext: sc
       ? {
-          attributes: attrs ? { creationdate: str(attrs.creationdate)?.replace('T', ' ').replace('Z', '') ?? null, mfaauthenticated: str(attrs.mfaauthenticated) } : null,
+          attributes: attrs ? { creationdate: lakeTime(attrs.creationdate), mfaauthenticated: str(attrs.mfaauthenticated) } : null,
           sessionissuer: sc.sessionissuer && typeof sc.sessionissuer === 'object'
             ? (({ type, principalid, arn, accountid, username }: Obj) => ({ type: str(type), principalid: str(principalid), arn: str(arn), accountid: str(accountid), username: str(username) }))(sc.sessionissuer as Obj)
             : null,
@@ -118,9 +118,12 @@ function identity(u: unknown): unknown {
   };
 }
 
-/** `2026-11-29T10:00:00Z` → `2026-11-29 10:00:00` (a TIMESTAMP DuckDB reads from JSON). */
-export function lakeTime(eventTime: string): string {
-  return eventTime.replace('T', ' ').replace(/Z$/, '');
+/** An ISO time as a TIMESTAMP DuckDB reads from JSON (UTC, `2026-11-29 10:00:00.123`), or null when it is not a time. */
+export function lakeTime(t: unknown): string | null {
+  if (typeof t !== 'string') return null;
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) return null;
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 /** One record as one Lake row (an object read_json turns into the columns above). */

@@ -117,7 +117,8 @@ const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 export async function prepareQuery(conn: DuckDBConnection, statement: string, storeIdOf: (name: string) => string | undefined): Promise<PreparedQuery> {
   const quoted = quoteStoreIds(statement);
   const reader = await conn.runAndReadAll(`SELECT json_serialize_sql(${sqlString(quoted)}) AS ast`);
-  const ast = JSON.parse(String(reader.getRowObjects()[0]!.ast)) as { error: boolean; error_type?: string; error_message?: string; statements?: { node: Node }[] };
+  // query_location is a uint64 (max = unknown), beyond what a JS number holds exactly: zeroed, it only feeds error messages.
+  const ast = JSON.parse(String(reader.getRowObjects()[0]!.ast).replace(/"query_location":\d{16,}/g, '"query_location":0')) as { error: boolean; error_type?: string; error_message?: string; statements?: { node: Node }[] };
   if (ast.error) {
     if (/Only SELECT statements/i.test(ast.error_message ?? '')) {
       throw new InvalidQueryStatementException('Only SELECT statements are supported: a query cannot insert, update, delete, create, copy, attach or change settings.');
