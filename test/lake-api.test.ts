@@ -1,0 +1,216 @@
+/** CloudTrail Lake through @aws-sdk/client-cloudtrail: event data stores, the query state machine, and what queries may not do. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import {
+  CancelQueryCommand,
+  CreateEventDataStoreCommand,
+  DeleteEventDataStoreCommand,
+  DescribeQueryCommand,
+  GetEventDataStoreCommand,
+  GetQueryResultsCommand,
+  ListEventDataStoresCommand,
+  ListQueriesCommand,
+  RestoreEventDataStoreCommand,
+  StartQueryCommand,
+  UpdateEventDataStoreCommand,
+  type CloudTrailClient,
+} from '@aws-sdk/client-cloudtrail';
+import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
+import type { CloudTrailRecord } from '../src/domain/record.js';
+
+let ts: TestServer;
+let ct: CloudTrailClient;
+let storeArn: string;
+let storeId: string;
+
+function record(i: number, daysAgo = 0): CloudTrailRecord {
+  return {
+    eventVersion: '1.11',
+    userIdentity: { type: 'IAMUser', principalId: `AIDA${i % 7}`, arn: `arn:aws:iam::${ACCOUNT}:user/u${i % 7}`, accountId: ACCOUNT, userName: `u${i % 7}` },
+    eventTime: new Date(Date.now() - daysAgo * 86_400_000 - i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventSource: 'ec2.amazonaws.com',
+    eventName: i >= 10_000 ? 'RetentionProbe' : ['RunInstances', 'StopInstances', 'DescribeInstances'][i % 3]!,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: `10.0.${i % 5}.1`,
+    requestParameters: { instanceType: 't3.micro', tags: { env: 'prod' } },
+    responseElements: null,
+    eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    readOnly: i % 3 === 2,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    eventCategory: 'Management',
+  } as CloudTrailRecord;
+}
+
+async function finished(queryId: string, want = 'FINISHED'): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    const d = await ct.send(new DescribeQueryCommand({ QueryId: queryId }));
+    if (d.QueryStatus === want) return;
+    if (d.QueryStatus !== 'QUEUED' && d.QueryStatus !== 'RUNNING') throw new Error(`query ended ${d.QueryStatus}: ${d.ErrorMessage}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('query did not end');
+}
+
+before(async () => {
+  ts = await startTestServer({ env: { OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS: '4', OPENTRAIL_LAKE_INTERVAL_MS: '200' } });
+  ct = ts.client();
+  const eds = await ct.send(new CreateEventDataStoreCommand({ Name: 'ec2-events', RetentionPeriod: 30, TerminationProtectionEnabled: false }));
+  storeArn = eds.EventDataStoreArn!;
+  storeId = storeArn.split('/').pop()!;
+  await ts.app.ingest.record(Array.from({ length: 600 }, (_, i) => record(i)));
+  await ts.app.lake.writer.caughtUp();
+});
+
+after(async () => {
+  ct.destroy();
+  await ts.close();
+});
+
+test('event data stores: create, get, list, update, and the errors of each', async () => {
+  const got = await ct.send(new GetEventDataStoreCommand({ EventDataStore: storeId }));
+  assert.equal(got.Name, 'ec2-events');
+  assert.equal(got.Status, 'ENABLED');
+  assert.equal(got.RetentionPeriod, 30);
+  assert.equal(got.MultiRegionEnabled, true);
+  assert.deepEqual(got.AdvancedEventSelectors?.[0]?.FieldSelectors, [{ Field: 'eventCategory', Equals: ['Management'] }]);
+  assert.equal((await ct.send(new GetEventDataStoreCommand({ EventDataStore: storeArn }))).Name, 'ec2-events');
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'ec2-events' })), 'EventDataStoreAlreadyExistsException');
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'short', RetentionPeriod: 3 })), 'ValidationException');
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'long', RetentionPeriod: 3000, BillingMode: 'FIXED_RETENTION_PRICING' })), 'InvalidParameterException');
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'bad-sel', AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventName', Equals: ['X'] }] }] })), 'InvalidEventSelectorsException');
+  await expectAwsError(ct.send(new GetEventDataStoreCommand({ EventDataStore: '00000000-1111-2222-3333-444444444444' })), 'EventDataStoreNotFoundException');
+  await expectAwsError(ct.send(new GetEventDataStoreCommand({ EventDataStore: 'arn:aws:cloudtrail:us-east-1:bad' })), 'EventDataStoreARNInvalidException');
+  const upd = await ct.send(new UpdateEventDataStoreCommand({ EventDataStore: storeId, RetentionPeriod: 90 }));
+  assert.equal(upd.RetentionPeriod, 90);
+  await expectAwsError(ct.send(new UpdateEventDataStoreCommand({ EventDataStore: storeId })), 'InvalidParameterException');
+  const list = await ct.send(new ListEventDataStoresCommand({}));
+  assert.ok(list.EventDataStores!.some((s) => s.EventDataStoreArn === storeArn));
+});
+
+test('termination protection, PENDING_DELETION, restore, and gone after 7 days with its files', async () => {
+  const eds = await ct.send(new CreateEventDataStoreCommand({ Name: 'short-lived' }));
+  assert.equal(eds.TerminationProtectionEnabled, true);
+  await expectAwsError(ct.send(new DeleteEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn })), 'EventDataStoreTerminationProtectedException');
+  await ct.send(new UpdateEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn, TerminationProtectionEnabled: false }));
+  await ct.send(new DeleteEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn }));
+  assert.equal((await ct.send(new GetEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn }))).Status, 'PENDING_DELETION');
+  const id = eds.EventDataStoreArn!.split('/').pop()!;
+  await expectAwsError(ct.send(new StartQueryCommand({ QueryStatement: `SELECT count(*) FROM ${id}` })), 'EventDataStoreNotFoundException');
+  await ct.send(new RestoreEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn }));
+  assert.equal((await ct.send(new GetEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn }))).Status, 'ENABLED');
+  await ts.app.lake.writer.caughtUp();
+  const dir = join(ts.dataDir, 'lake', ACCOUNT, id);
+  assert.ok(existsSync(dir), 'the store has files');
+  await ct.send(new DeleteEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn }));
+  await ts.app.lake.writer.housekeeping(Date.now() + 8 * 86_400_000);
+  await expectAwsError(ct.send(new GetEventDataStoreCommand({ EventDataStore: eds.EventDataStoreArn })), 'EventDataStoreNotFoundException');
+  assert.ok(!existsSync(dir), 'its files are gone');
+});
+
+test('retention: partitions older than the retention period are dropped', async () => {
+  const eds = await ct.send(new CreateEventDataStoreCommand({ Name: 'week', RetentionPeriod: 7, TerminationProtectionEnabled: false }));
+  const id = eds.EventDataStoreArn!.split('/').pop()!;
+  await ts.app.ingest.record([record(10_001, 20), record(10_002, 20), record(10_003, 1)]);
+  await ts.app.lake.writer.caughtUp();
+  const count = async (): Promise<string> => {
+    const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT count(*) AS n FROM ${id} WHERE eventid LIKE '00000000-0000-4000-8000-0000000100%'` }));
+    await finished(q.QueryId!);
+    return (await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }))).QueryResultRows![0]![0]!.n!;
+  };
+  assert.equal(await count(), '3');
+  await ts.app.lake.writer.housekeeping();
+  assert.equal(await count(), '1');
+});
+
+test('the query state machine: results paged, statistics, ListQueries, CancelQuery of a finished query', async () => {
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n, max(eventTime) FROM ${storeId} WHERE eventSource = 'ec2.amazonaws.com' AND eventName <> 'RetentionProbe' GROUP BY eventName ORDER BY eventName` }));
+  await finished(q.QueryId!);
+  const d = await ct.send(new DescribeQueryCommand({ QueryId: q.QueryId }));
+  assert.equal(d.QueryStatus, 'FINISHED');
+  assert.ok(d.QueryStatistics!.EventsScanned! >= 600);
+  assert.ok(d.QueryStatistics!.BytesScanned! > 0);
+  assert.ok(d.QueryStatistics!.CreationTime instanceof Date);
+  const p1 = await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId, MaxQueryResults: 2 }));
+  assert.equal(p1.QueryResultRows!.length, 2);
+  assert.equal(p1.QueryStatistics!.TotalResultsCount, 3);
+  assert.deepEqual(p1.QueryResultRows![0]!.map((c) => Object.keys(c)[0]), ['eventName', 'n', '_col2']);
+  assert.deepEqual(p1.QueryResultRows!.map((r) => r[0]!.eventName), ['DescribeInstances', 'RunInstances']);
+  assert.equal(p1.QueryResultRows![0]![1]!.n, '200');
+  assert.match(p1.QueryResultRows![0]![2]!._col2!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+  const p2 = await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId, MaxQueryResults: 2, NextToken: p1.NextToken }));
+  assert.deepEqual(p2.QueryResultRows!.map((r) => r[0]!.eventName), ['StopInstances']);
+  assert.equal(p2.NextToken, undefined);
+  await expectAwsError(ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId, NextToken: 'forged' })), 'InvalidNextTokenException');
+  const listed = await ct.send(new ListQueriesCommand({ EventDataStore: storeArn, QueryStatus: 'FINISHED' }));
+  assert.ok(listed.Queries!.some((x) => x.QueryId === q.QueryId));
+  await expectAwsError(ct.send(new CancelQueryCommand({ QueryId: q.QueryId })), 'InactiveQueryException');
+  await expectAwsError(ct.send(new DescribeQueryCommand({ QueryId: '00000000-0000-4000-8000-000000000000' })), 'QueryIdNotFoundException');
+});
+
+/** A query that runs for seconds: a three-way join of the store with itself. */
+const slow = (): string => `SELECT count(*) FROM ${storeId} a, ${storeId} b, ${storeId} c WHERE a.eventid || b.eventid || c.eventid LIKE '%zzz%'`;
+
+test('CancelQuery stops a running query; a query past the time limit ends TIMED_OUT', { timeout: 60_000 }, async () => {
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: slow() }));
+  await finished(q.QueryId!, 'RUNNING');
+  const c = await ct.send(new CancelQueryCommand({ QueryId: q.QueryId }));
+  assert.equal(c.QueryStatus, 'CANCELLED');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await ct.send(new DescribeQueryCommand({ QueryId: q.QueryId }))).QueryStatus, 'CANCELLED');
+  const t = await ct.send(new StartQueryCommand({ QueryStatement: slow() }));
+  await finished(t.QueryId!, 'TIMED_OUT');
+});
+
+test('at most 10 queries at once: the 11th gets MaxConcurrentQueriesException', { timeout: 60_000 }, async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) ids.push((await ct.send(new StartQueryCommand({ QueryStatement: slow() }))).QueryId!);
+  await expectAwsError(ct.send(new StartQueryCommand({ QueryStatement: `SELECT 1 FROM ${storeId}` })), 'MaxConcurrentQueriesException');
+  for (const id of ids) await ct.send(new CancelQueryCommand({ QueryId: id })).catch(() => undefined);
+});
+
+test('queries may only read: every other statement, file access and other accounts are refused', async () => {
+  const refuse = async (sql: string, code: string): Promise<void> => {
+    await expectAwsError(ct.send(new StartQueryCommand({ QueryStatement: sql })), code);
+  };
+  await refuse(`INSERT INTO ${storeId} SELECT * FROM ${storeId}`, 'InvalidQueryStatementException');
+  await refuse(`DROP TABLE ${storeId}`, 'InvalidQueryStatementException');
+  await refuse(`COPY (SELECT 1) TO '/tmp/x.csv'`, 'InvalidQueryStatementException');
+  await refuse(`ATTACH '/tmp/x.db' AS x`, 'InvalidQueryStatementException');
+  await refuse(`SELECT 1; SELECT 2`, 'InvalidQueryStatementException');
+  await refuse(`SELECT * FROM read_csv('/etc/passwd')`, 'InvalidQueryStatementException');
+  await refuse(`SELECT * FROM '/etc/passwd'`, 'EventDataStoreNotFoundException');
+  await refuse(`SELECT read_text('/etc/passwd') FROM ${storeId}`, 'InvalidQueryStatementException');
+  await refuse(`SELECT getenv('HOME') FROM ${storeId}`, 'InvalidQueryStatementException');
+  await refuse(`SELECT * FROM ${storeId}x`, 'InvalidQueryStatementException');
+  await refuse(`SELECT eventName FROM`, 'InvalidQueryStatementException');
+  await refuse(`SELECT 1`, 'InvalidQueryStatementException');
+  // Another account's store: invisible (not found), whoever names it.
+  const other = await ts.app.accounts.createAccount('555566667777', 'other');
+  const key = await ts.app.accounts.createAccessKey(other.accountId, 'root');
+  const them = ts.client({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey });
+  await expectAwsError(them.send(new StartQueryCommand({ QueryStatement: `SELECT * FROM ${storeId}` })), 'EventDataStoreNotFoundException');
+  await expectAwsError(them.send(new GetEventDataStoreCommand({ EventDataStore: storeArn })), 'EventDataStoreNotFoundException');
+  them.destroy();
+});
+
+test('DeliveryS3Uri: results also land in the bucket as gzip CSV', async () => {
+  const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  await s3.send(new CreateBucketCommand({ Bucket: 'lake-results' }));
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n FROM ${storeId} WHERE eventSource = 'ec2.amazonaws.com' AND eventName <> 'RetentionProbe' GROUP BY 1 ORDER BY 1`, DeliveryS3Uri: 's3://lake-results/exports' }));
+  await finished(q.QueryId!);
+  const d = await ct.send(new DescribeQueryCommand({ QueryId: q.QueryId }));
+  assert.equal(d.DeliveryStatus, 'SUCCESS');
+  assert.equal(d.DeliveryS3Uri, 's3://lake-results/exports');
+  const keys = (await s3.send(new ListObjectsV2Command({ Bucket: 'lake-results', Prefix: 'exports/' }))).Contents!.map((o) => o.Key);
+  assert.deepEqual(keys, [`exports/${q.QueryId}/result_1.csv.gz`]);
+  const body = await s3.send(new GetObjectCommand({ Bucket: 'lake-results', Key: keys[0]! }));
+  const csv = gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString('utf8');
+  assert.match(csv, /^eventName,n\nDescribeInstances,200\n/);
+  s3.destroy();
+});
