@@ -33,7 +33,7 @@ export class SignedHttp {
     });
   }
 
-  /** POST `body` to `path`; resolves with the status and the whole reply (rejects on network errors). */
+  /** POST `body` to `path` (which may carry a query string, signed with it); resolves with the status and the whole reply (rejects on network errors). */
   async post(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
     const url = new URL(path, this.base);
     const signed = await this.signer.sign(
@@ -43,6 +43,7 @@ export class SignedHttp {
         hostname: url.hostname,
         port: url.port ? Number(url.port) : undefined,
         path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
         headers: { ...headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) },
         body,
       }),

@@ -68,6 +68,12 @@ function checkRetention(days: number, mode: EventDataStoreDoc['billingMode']): v
   if (days < 7 || days > max) throw new InvalidParameterException(`RetentionPeriod must be between 7 and ${max} days for ${mode}.`);
 }
 
+/** Integration stores (only ActivityAuditLog selected) have their own table; every other store has CloudTrail's. */
+export function storeKind(store: Pick<EventDataStoreDoc, 'advancedEventSelectors'>): 'cloudtrail' | 'integration' {
+  const cats = store.advancedEventSelectors.flatMap((s) => s.FieldSelectors.filter((f) => f.Field === 'eventCategory').flatMap((f) => f.Equals ?? []));
+  return cats.length > 0 && cats.every((c) => c === 'ActivityAuditLog') ? 'integration' : 'cloudtrail';
+}
+
 /** Does `store` keep `record`? (Its selectors, and its region unless multi-Region.) */
 export function storeKeeps(store: EventDataStoreDoc, record: CloudTrailRecord, accountId: string): boolean {
   if (accountId !== store.accountId) return false;
@@ -161,7 +167,12 @@ export class EventDataStores {
     if (input.Name !== undefined && input.Name !== s.name && (await this.list(accountId, region)).some((x) => x.name === input.Name)) {
       throw new EventDataStoreAlreadyExistsException(`An event data store named ${input.Name} already exists.`);
     }
-    if (input.AdvancedEventSelectors) validateAdvancedEventSelectors(input.AdvancedEventSelectors, true);
+    if (input.AdvancedEventSelectors) {
+      validateAdvancedEventSelectors(input.AdvancedEventSelectors, true);
+      if (storeKind({ advancedEventSelectors: input.AdvancedEventSelectors }) !== storeKind(s)) {
+        throw new InvalidParameterException('A store cannot change between CloudTrail events and integration (ActivityAuditLog) events.');
+      }
+    }
     const billingMode = input.BillingMode ?? s.billingMode;
     const retention = input.RetentionPeriod ?? s.retentionPeriod;
     checkRetention(retention, billingMode);

@@ -13,8 +13,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
-import { storeKeeps, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
-import { lakeRow, lakeTime, READ_JSON_COLUMNS } from './schema.js';
+import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
+import { lakeTime, TABLES } from './schema.js';
 import { listFiles, liveFiles, storeDir } from './lake-files.js';
 
 const BATCH = 20_000;
@@ -98,6 +98,7 @@ export class LakeWriter {
       return;
     }
     const dir = storeDir(this.root, s.accountId, s.id);
+    const table = TABLES[storeKind(s)];
     for (;;) {
       const entries = await this.log.readFrom(seq, BATCH);
       if (entries.length === 0 || this.stopped) return;
@@ -118,15 +119,15 @@ export class LakeWriter {
         const date = time.slice(0, 10);
         let rows = byDate.get(date);
         if (!rows) byDate.set(date, (rows = []));
-        rows.push(JSON.stringify(lakeRow(record as CloudTrailRecord & Record<string, unknown>, json)));
+        rows.push(JSON.stringify(table.row(record as CloudTrailRecord & Record<string, unknown>, json)));
       }
-      for (const [date, rows] of byDate) await this.writeFile(dir, date, from, to, rows);
+      for (const [date, rows] of byDate) await this.writeFile(dir, date, from, to, rows, table.readColumns);
       seq = to;
       await this.log.setReaderState(reader, seq, null);
     }
   }
 
-  private async writeFile(dir: string, date: string, from: number, to: number, rows: string[]): Promise<void> {
+  private async writeFile(dir: string, date: string, from: number, to: number, rows: string[], columns: string): Promise<void> {
     const part = join(dir, `eventdate=${date}`);
     mkdirSync(part, { recursive: true });
     const tmpDir = join(this.root, '.tmp');
@@ -137,7 +138,7 @@ export class LakeWriter {
     const conn = await this.db();
     try {
       await conn.run(
-        `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = ${READ_JSON_COLUMNS}) ORDER BY eventtime)
+        `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = ${columns}) ORDER BY eventtime)
          TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
       );
       renameSync(tmp, join(part, `${from}-${to}.parquet`));

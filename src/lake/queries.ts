@@ -18,7 +18,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { EventDataStores } from '../domain/event-data-stores.js';
 import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
 import { prepareQuery, TRINO_MACROS } from './sql.js';
-import { EMPTY_TABLE_SQL } from './schema.js';
+import { TABLES } from './schema.js';
+import { storeKind } from '../domain/event-data-stores.js';
 import { listFiles, liveFiles, storeDir } from './lake-files.js';
 
 const KIND = 'lake-query';
@@ -150,6 +151,7 @@ export class LakeQueries {
       const dirs: string[] = [];
       let events = 0;
       let bytes = 0;
+      const kinds = new Map((await this.stores.list(doc.accountId, doc.region)).map((s) => [s.id, storeKind(s)]));
       for (const id of doc.stores) {
         const dir = storeDir(this.lakeRoot, doc.accountId, id);
         dirs.push(`${dir}/`);
@@ -160,7 +162,7 @@ export class LakeQueries {
           const meta = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows FROM parquet_metadata([${list}]))`);
           events += Number(meta.getRowObjects()[0]!.n);
         }
-        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true, hive_partitioning = false)` : EMPTY_TABLE_SQL}`);
+        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true, hive_partitioning = false)` : TABLES[kinds.get(id) ?? 'cloudtrail'].empty}`);
       }
       // From here on the query can read nothing but its stores' files, and change no setting.
       await conn.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);

@@ -56,12 +56,6 @@ export const LAKE_COLUMNS: [string, string][] = [
   ['eventjsonchecksum', S],
 ];
 
-/** A table with Lake's columns and no rows (a store with no files yet). */
-export const EMPTY_TABLE_SQL = `SELECT * FROM (SELECT ${LAKE_COLUMNS.map(([c, t]) => `CAST(NULL AS ${t}) AS ${c}`).join(', ')}) WHERE false`;
-
-/** The `columns` argument of read_json that reads rows written by `lakeRow`. */
-export const READ_JSON_COLUMNS = `{${LAKE_COLUMNS.map(([c, t]) => `'${c}': '${t.replace(/\s+/g, ' ')}'`).join(', ')}}`;
-
 type Obj = Record<string, unknown>;
 
 /** A JSON object as map<string,string>: strings as they are, anything else as its JSON text. */
@@ -170,5 +164,71 @@ export function lakeRow(r: CloudTrailRecord & Obj, json: string): Obj {
     sessioncredentialfromconsole: str(r.sessionCredentialFromConsole),
     eventjson: json,
     eventjsonchecksum: null,
+  };
+}
+
+/** The table of integration stores (eventCategory ActivityAuditLog: events sent through channels with PutAuditEvents). */
+export const INTEGRATION_COLUMNS: [string, string][] = [
+  ['eventversion', S],
+  ['eventcategory', S],
+  ['eventtype', S],
+  ['eventid', S],
+  ['eventtime', 'TIMESTAMP'],
+  ['awsregion', S],
+  ['recipientaccountid', S],
+  ['addendum', 'STRUCT(reason VARCHAR, updatedfields VARCHAR, originaluid VARCHAR, originaleventid VARCHAR)'],
+  ['metadata', 'STRUCT(ingestiontime TIMESTAMP, channelarn VARCHAR)'],
+  [
+    'eventdata',
+    `STRUCT(version VARCHAR, useridentity STRUCT(type VARCHAR, principalid VARCHAR, details ${MAP}), useragent VARCHAR, eventsource VARCHAR,
+      eventname VARCHAR, eventtime VARCHAR, uid VARCHAR, requestparameters ${MAP}, responseelements ${MAP}, errorcode VARCHAR, errormessage VARCHAR,
+      sourceipaddress VARCHAR, recipientaccountid VARCHAR, additionaleventdata ${MAP})`,
+  ],
+  ['eventjson', S],
+];
+
+export type StoreKind = 'cloudtrail' | 'integration';
+
+const emptyOf = (cols: [string, string][]): string => `SELECT * FROM (SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${t}) AS ${c}`).join(', ')}) WHERE false`;
+const readColumnsOf = (cols: [string, string][]): string => `{${cols.map(([c, t]) => `'${c}': '${t.replace(/\s+/g, ' ')}'`).join(', ')}}`;
+
+export const TABLES: Record<StoreKind, { empty: string; readColumns: string; row: (r: CloudTrailRecord & Obj, json: string) => Obj }> = {
+  cloudtrail: { empty: emptyOf(LAKE_COLUMNS), readColumns: readColumnsOf(LAKE_COLUMNS), row: (r, json) => lakeRow(r, json) },
+  integration: { empty: emptyOf(INTEGRATION_COLUMNS), readColumns: readColumnsOf(INTEGRATION_COLUMNS), row: (r, json) => integrationRow(r, json) },
+};
+
+/** One ActivityAuditLog record as one row of an integration store. */
+export function integrationRow(r: CloudTrailRecord & Obj, json: string): Obj {
+  const d = (r.eventData ?? {}) as Obj;
+  const u = (d.userIdentity ?? {}) as Obj;
+  const meta = (r.metadata ?? {}) as Obj;
+  const add = r.addendum as Obj | undefined;
+  return {
+    eventversion: str(r.eventVersion),
+    eventcategory: str(r.eventCategory),
+    eventtype: str(r.eventType),
+    eventid: str(r.eventID),
+    eventtime: lakeTime(r.eventTime),
+    awsregion: str(r.awsRegion),
+    recipientaccountid: str(r.recipientAccountId),
+    addendum: add ? { reason: str(add.reason), updatedfields: str(add.updatedFields), originaluid: str(add.originalUID), originaleventid: str(add.originalEventID) } : null,
+    metadata: { ingestiontime: lakeTime(meta.ingestionTime), channelarn: str(meta.channelARN) },
+    eventdata: {
+      version: str(d.version),
+      useridentity: { type: str(u.type), principalid: str(u.principalId), details: asMap(u.details) },
+      useragent: str(d.userAgent),
+      eventsource: str(d.eventSource),
+      eventname: str(d.eventName),
+      eventtime: str(d.eventTime),
+      uid: str(d.UID),
+      requestparameters: asMap(d.requestParameters),
+      responseelements: asMap(d.responseElements),
+      errorcode: str(d.errorCode),
+      errormessage: str(d.errorMessage),
+      sourceipaddress: str(d.sourceIPAddress),
+      recipientaccountid: str(d.recipientAccountId),
+      additionaleventdata: asMap(d.additionalEventData),
+    },
+    eventjson: json,
   };
 }

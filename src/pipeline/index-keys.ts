@@ -3,6 +3,8 @@ import { lookupUsername, type CloudTrailRecord } from '../domain/record.js';
 import type { IndexedEvent } from '../storage/interfaces.js';
 
 export function indexEvent(record: CloudTrailRecord): IndexedEvent {
+  // Integration events (ActivityAuditLog) carry their source and name inside eventData.
+  const data = (record as { eventData?: { eventSource?: string; eventName?: string } }).eventData;
   const timeMs = Date.parse(record.eventTime);
   const resources: IndexedEvent['resources'] = [];
   for (const r of record.resources ?? []) {
@@ -13,8 +15,8 @@ export function indexEvent(record: CloudTrailRecord): IndexedEvent {
     region: record.awsRegion,
     timeMs: Number.isNaN(timeMs) ? Date.now() : timeMs,
     eventId: record.eventID,
-    eventName: record.eventName,
-    eventSource: record.eventSource,
+    eventName: record.eventName ?? data?.eventName ?? '',
+    eventSource: record.eventSource ?? data?.eventSource ?? '',
     username: lookupUsername(record) ?? null,
     accessKeyId: record.userIdentity?.accessKeyId || null,
     readOnly: typeof record.readOnly === 'boolean' ? record.readOnly : null,

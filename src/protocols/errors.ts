@@ -87,3 +87,19 @@ export const InvalidQueryStatementException = define('InvalidQueryStatementExcep
 export const InactiveQueryException = define('InactiveQueryException');
 export const QueryIdNotFoundException = define('QueryIdNotFoundException');
 export const MaxConcurrentQueriesException = define('MaxConcurrentQueriesException');
+
+// Channels, resource policies and the CloudTrail Data API.
+export const ChannelNotFoundException = define('ChannelNotFoundException');
+export const ChannelAlreadyExistsException = define('ChannelAlreadyExistsException');
+export const ChannelARNInvalidException = define('ChannelARNInvalidException');
+export const ChannelMaxLimitExceededException = define('ChannelMaxLimitExceededException');
+export const InvalidEventDataStoreCategoryException = define('InvalidEventDataStoreCategoryException');
+export const InvalidSourceException = define('InvalidSourceException');
+export const ResourceARNNotValidException = define('ResourceARNNotValidException');
+export const ResourcePolicyNotValidException = define('ResourcePolicyNotValidException');
+export const ResourcePolicyNotFoundException = define('ResourcePolicyNotFoundException');
+export const ChannelExistsForEDSException = define('ChannelExistsForEDSException');
+export const ChannelInsufficientPermission = define('ChannelInsufficientPermission');
+export const ChannelNotFound = define('ChannelNotFound');
+export const InvalidChannelARN = define('InvalidChannelARN');
+export const DuplicatedAuditEventId = define('DuplicatedAuditEventId');

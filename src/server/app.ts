@@ -30,6 +30,8 @@ import { TargetInvoker } from '../rules/targets.js';
 import { EventDataStores } from '../domain/event-data-stores.js';
 import { LakeWriter } from '../lake/lake-writer.js';
 import { LakeQueries } from '../lake/queries.js';
+import { Channels } from '../domain/channels.js';
+import { createCloudTrailDataService } from '../services/cloudtrail-data/index.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
 import { createObjectStore } from '../storage/object-store-factory.js';
@@ -145,10 +147,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const eventDataStores = new EventDataStores(metastore);
   const lakeRoot = join(config.dataDir, 'lake');
   const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger });
+  const channels = new Channels(metastore, eventDataStores);
   const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const services = new Map<string, Service>();
   for (const s of [
-    createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter }, onUnexpectedError }),
+    createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels }, onUnexpectedError }),
+    createCloudTrailDataService({ ingest, channels, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
     createIngestService({ ingest, onUnexpectedError }),
     createEventsService({ rules: eventRules, onUnexpectedError }),
@@ -191,7 +195,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       body: Buffer.alloc(0),
     };
     // Until the signature names the service, guess from the request's shape which error format to speak.
-    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === INGEST_PATH ? INGEST_SIGNING_NAME : 's3');
+    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === INGEST_PATH ? INGEST_SIGNING_NAME : url.pathname === '/PutAuditEvents' ? 'cloudtrail-data' : 's3');
     try {
       incoming.body = await readBody(req);
       const cred = parseCredential(incoming);

@@ -12,6 +12,7 @@ import type { RequestContext } from '../types.js';
 import type { Trails } from '../../domain/trails.js';
 import { trailOperations } from './trails.js';
 import { lakeOperations, type LakeDeps } from './lake.js';
+import { channelOperations } from './channels.js';
 import type { SigningKeys } from '../../integrity/signing-keys.js';
 
 export interface CloudTrailDeps {
@@ -41,6 +42,7 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
       LookupEvents: operation(lookupEvents),
       ...trailOperations(deps.trails),
       ...lakeOperations(deps.lake),
+      ...channelOperations(deps.lake.channels),
       ListPublicKeys: operation({
         handler: async (input: { StartTime?: Date; EndTime?: Date }, ctx: RequestContext) => {
           const keys = await deps.signingKeys.list(ctx.region, input.StartTime?.getTime(), input.EndTime?.getTime());

@@ -5,11 +5,13 @@ import type { RequestContext } from '../types.js';
 import type { CreateEventDataStoreInput, EventDataStoreDoc, EventDataStores, UpdateEventDataStoreInput } from '../../domain/event-data-stores.js';
 import type { LakeQueries, QueryDoc, QueryStatus } from '../../lake/queries.js';
 import type { LakeWriter } from '../../lake/lake-writer.js';
+import type { Channels } from '../../domain/channels.js';
 
 export interface LakeDeps {
   stores: EventDataStores;
   queries: LakeQueries;
   writer: LakeWriter;
+  channels: Channels;
 }
 
 const edsOut = (s: EventDataStoreDoc): Record<string, unknown> => ({
@@ -64,6 +66,7 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
     }),
     DeleteEventDataStore: operation({
       handler: async (i: { EventDataStore: string }, c: Ctx) => {
+        await deps.channels.assertNoChannelFor(c.accountId, c.region, (await stores.get(c.accountId, c.region, i.EventDataStore)).arn);
         await stores.delete(c.accountId, c.region, i.EventDataStore);
         return {};
       },
