@@ -18,7 +18,9 @@ import {
   UpdateEventDataStoreCommand,
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
-import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
+import { GetImportCommand, ListImportFailuresCommand, ListImportsCommand, StartImportCommand, StopImportCommand } from '@aws-sdk/client-cloudtrail';
 import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 
@@ -212,5 +214,49 @@ test('DeliveryS3Uri: results also land in the bucket as gzip CSV', async () => {
   const body = await s3.send(new GetObjectCommand({ Bucket: 'lake-results', Key: keys[0]! }));
   const csv = gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString('utf8');
   assert.match(csv, /^eventName,n\nDescribeInstances,200\n/);
+  s3.destroy();
+});
+
+test('StartImport brings CloudTrail log files from a bucket into a store, listing the corrupt ones as failures', async () => {
+  const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  await s3.send(new CreateBucketCommand({ Bucket: 'old-trail' }));
+  const file = (n: number, count: number): Buffer =>
+    gzipSync(JSON.stringify({ Records: Array.from({ length: count }, (_, k) => ({ ...record(50_000 + n * 100 + k, 400), eventName: `Imported${n}`, recipientAccountId: '210987654321' })) }));
+  const base = 'AWSLogs/210987654321/CloudTrail/us-east-1/2025/10/26';
+  await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1200Z_a.json.gz`, Body: file(1, 5) }));
+  await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1205Z_b.json.gz`, Body: file(2, 7) }));
+  await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1210Z_c.json.gz`, Body: Buffer.from('not gzip at all') }));
+  await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: 'AWSLogs/210987654321/CloudTrail-Digest/us-east-1/2025/10/26/x.json.gz', Body: gzipSync('{}') }));
+  const eds = await ct.send(new CreateEventDataStoreCommand({ Name: 'history', TerminationProtectionEnabled: false, StartIngestion: false }));
+  const started = await ct.send(
+    new StartImportCommand({
+      Destinations: [eds.EventDataStoreArn!],
+      ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } },
+    }),
+  );
+  let got = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
+  for (let i = 0; i < 500 && got.ImportStatus !== 'COMPLETED'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    got = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
+  }
+  assert.equal(got.ImportStatus, 'COMPLETED');
+  assert.deepEqual(got.ImportStatistics, { PrefixesFound: 1, PrefixesCompleted: 1, FilesCompleted: 2, EventsCompleted: 12, FailedEntries: 1 });
+  const failures = (await ct.send(new ListImportFailuresCommand({ ImportId: started.ImportId }))).Failures!;
+  assert.equal(failures.length, 1);
+  assert.match(failures[0]!.Location!, /_c\.json\.gz$/);
+  assert.equal(failures[0]!.ErrorType, 'InvalidFileFormat');
+  assert.equal(failures[0]!.Status, 'FAILED');
+  assert.ok((await ct.send(new ListImportsCommand({ Destination: eds.EventDataStoreArn }))).Imports!.some((x) => x.ImportId === started.ImportId));
+  assert.equal((await ct.send(new StopImportCommand({ ImportId: started.ImportId }))).ImportStatus, 'COMPLETED');
+  const id = eds.EventDataStoreArn!.split('/').pop()!;
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n FROM ${id} WHERE eventName LIKE 'Imported%' GROUP BY 1 ORDER BY 1` }));
+  await finished(q.QueryId!);
+  const rows = (await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }))).QueryResultRows!;
+  assert.deepEqual(rows.map((r) => [r[0]!.eventName, r[1]!.n]), [['Imported1', '5'], ['Imported2', '7']]);
+  await expectAwsError(
+    ct.send(new StartImportCommand({ Destinations: [eds.EventDataStoreArn!], ImportSource: { S3: { S3LocationUri: 's3://no-such-bucket/x', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: 'arn:aws:iam::1:role/x' } } })),
+    'InvalidImportSourceException',
+  );
+  await expectAwsError(ct.send(new GetImportCommand({ ImportId: '00000000-0000-4000-8000-000000000000' })), 'ImportNotFoundException');
   s3.destroy();
 });

@@ -12,12 +12,16 @@ import { join } from 'node:path';
 export interface LakeFile {
   path: string;
   date: string;
+  /** Log positions covered (an imported file: -1, -1; it never contains another or is contained). */
   from: number;
   to: number;
   bytes: number;
+  imported: boolean;
 }
 
 const FILE_RE = /^(\d+)-(\d+)\.parquet$/;
+/** Files written by an import (StartImport): `imp-<import id>-<file hash>.parquet`. */
+const IMPORT_RE = /^imp-[A-Za-z0-9-]+\.parquet$/;
 const DATE_RE = /^eventdate=(\d{4}-\d\d-\d\d)$/;
 
 export function storeDir(root: string, accountId: string, storeId: string): string {
@@ -38,9 +42,10 @@ export function listFiles(dir: string): LakeFile[] {
     if (!m) continue;
     for (const f of readdirSync(join(dir, d)).sort()) {
       const fm = FILE_RE.exec(f);
-      if (!fm) continue;
+      const imported = IMPORT_RE.test(f);
+      if (!fm && !imported) continue;
       const path = join(dir, d, f);
-      out.push({ path, date: m[1]!, from: Number(fm[1]), to: Number(fm[2]), bytes: statSync(path).size });
+      out.push({ path, date: m[1]!, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes: statSync(path).size, imported });
     }
   }
   return out;
@@ -48,5 +53,5 @@ export function listFiles(dir: string): LakeFile[] {
 
 /** The files a query reads: in each partition, those no other file's range contains. */
 export function liveFiles(files: LakeFile[]): LakeFile[] {
-  return files.filter((f) => !files.some((g) => g !== f && g.date === f.date && g.from <= f.from && g.to >= f.to && (g.from < f.from || g.to > f.to)));
+  return files.filter((f) => f.imported || !files.some((g) => g !== f && !g.imported && g.date === f.date && g.from <= f.from && g.to >= f.to && (g.from < f.from || g.to > f.to)));
 }

@@ -121,36 +121,58 @@ export class LakeWriter {
         if (!rows) byDate.set(date, (rows = []));
         rows.push(JSON.stringify(table.row(record as CloudTrailRecord & Record<string, unknown>, json)));
       }
-      for (const [date, rows] of byDate) await this.writeFile(dir, date, from, to, rows, table.readColumns);
+      for (const [date, rows] of byDate) await this.writeFile(dir, date, `${from}-${to}`, rows, table.readColumns);
       seq = to;
       await this.log.setReaderState(reader, seq, null);
     }
   }
 
-  private async writeFile(dir: string, date: string, from: number, to: number, rows: string[], columns: string): Promise<void> {
+  /**
+   * Records imported from CloudTrail log files (StartImport) into a store, as `imp-<tag>.parquet`
+   * per date: not from the event log, so outside compaction; a repeated import of the same file
+   * rewrites the same files.
+   */
+  async writeImported(s: EventDataStoreDoc, records: CloudTrailRecord[], tag: string): Promise<number> {
+    const table = TABLES[storeKind(s)];
+    const byDate = new Map<string, string[]>();
+    let n = 0;
+    for (const r of records) {
+      const time = lakeTime(r.eventTime);
+      if (time === null) continue;
+      const date = time.slice(0, 10);
+      let rows = byDate.get(date);
+      if (!rows) byDate.set(date, (rows = []));
+      rows.push(JSON.stringify(table.row(r as CloudTrailRecord & Record<string, unknown>, JSON.stringify(r))));
+      n++;
+    }
+    for (const [date, rows] of byDate) await this.writeFile(storeDir(this.root, s.accountId, s.id), date, `imp-${tag}`, rows, table.readColumns);
+    return n;
+  }
+
+  private async writeFile(dir: string, date: string, name: string, rows: string[], columns: string): Promise<void> {
     const part = join(dir, `eventdate=${date}`);
     mkdirSync(part, { recursive: true });
     const tmpDir = join(this.root, '.tmp');
     mkdirSync(tmpDir, { recursive: true });
-    const ndjson = join(tmpDir, `${from}-${to}-${date}.ndjson`);
+    const ndjson = join(tmpDir, `${name}-${date}.ndjson`);
     writeFileSync(ndjson, rows.join('\n'));
-    const tmp = join(part, `.${from}-${to}.parquet.tmp`);
+    const tmp = join(part, `.${name}.parquet.tmp`);
     const conn = await this.db();
     try {
       await conn.run(
         `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = ${columns}) ORDER BY eventtime)
          TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
       );
-      renameSync(tmp, join(part, `${from}-${to}.parquet`));
+      renameSync(tmp, join(part, `${name}.parquet`));
     } finally {
       rmSync(ndjson, { force: true });
     }
-    if (listFiles(dir).filter((f) => f.date === date).length > COMPACT_AT) await this.compact(dir, date);
+    if (listFiles(dir).filter((f) => f.date === date && !f.imported).length > COMPACT_AT) await this.compact(dir, date);
   }
 
   /** Merge a partition's live files into one covering all their positions. */
   async compact(dir: string, date: string): Promise<void> {
-    const files = liveFiles(listFiles(dir)).filter((f) => f.date === date);
+    const files = liveFiles(listFiles(dir)).filter((f) => f.date === date && !f.imported);
     if (files.length < 2) return;
     const from = Math.min(...files.map((f) => f.from));
     const to = Math.max(...files.map((f) => f.to));

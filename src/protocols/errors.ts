@@ -103,3 +103,6 @@ export const ChannelInsufficientPermission = define('ChannelInsufficientPermissi
 export const ChannelNotFound = define('ChannelNotFound');
 export const InvalidChannelARN = define('InvalidChannelARN');
 export const DuplicatedAuditEventId = define('DuplicatedAuditEventId');
+export const ImportNotFoundException = define('ImportNotFoundException');
+export const AccountHasOngoingImportException = define('AccountHasOngoingImportException');
+export const InvalidImportSourceException = define('InvalidImportSourceException');

@@ -31,6 +31,7 @@ import { EventDataStores } from '../domain/event-data-stores.js';
 import { LakeWriter } from '../lake/lake-writer.js';
 import { LakeQueries } from '../lake/queries.js';
 import { Channels } from '../domain/channels.js';
+import { LakeImports } from '../lake/imports.js';
 import { createCloudTrailDataService } from '../services/cloudtrail-data/index.js';
 import { Trails } from '../domain/trails.js';
 import { TrailDelivery } from '../delivery/trail-delivery.js';
@@ -148,10 +149,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const lakeRoot = join(config.dataDir, 'lake');
   const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger });
   const channels = new Channels(metastore, eventDataStores);
+  const lakeImports = new LakeImports(metastore, eventDataStores, objectStore, lakeWriter, { logger });
   const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const services = new Map<string, Service>();
   for (const s of [
-    createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels }, onUnexpectedError }),
+    createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels, imports: lakeImports }, onUnexpectedError }),
     createCloudTrailDataService({ ingest, channels, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
     createIngestService({ ingest, onUnexpectedError }),

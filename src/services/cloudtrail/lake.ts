@@ -6,13 +6,26 @@ import type { CreateEventDataStoreInput, EventDataStoreDoc, EventDataStores, Upd
 import type { LakeQueries, QueryDoc, QueryStatus } from '../../lake/queries.js';
 import type { LakeWriter } from '../../lake/lake-writer.js';
 import type { Channels } from '../../domain/channels.js';
+import type { ImportDoc, ImportSource, ImportStatus, LakeImports } from '../../lake/imports.js';
 
 export interface LakeDeps {
   stores: EventDataStores;
   queries: LakeQueries;
   writer: LakeWriter;
   channels: Channels;
+  imports: LakeImports;
 }
+
+const importOut = (d: ImportDoc): Record<string, unknown> => ({
+  ImportId: d.id,
+  Destinations: d.destinations,
+  ImportSource: d.source,
+  ...(d.startMs !== undefined ? { StartEventTime: new Date(d.startMs) } : {}),
+  ...(d.endMs !== undefined ? { EndEventTime: new Date(d.endMs) } : {}),
+  ImportStatus: d.status,
+  CreatedTimestamp: new Date(d.createdAt),
+  UpdatedTimestamp: new Date(d.updatedAt),
+});
 
 const edsOut = (s: EventDataStoreDoc): Record<string, unknown> => ({
   EventDataStoreArn: s.arn,
@@ -135,6 +148,40 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
         const list = await queries.list(c.accountId, c.region, { stores: [s.id], start: i.StartTime?.getTime(), end: i.EndTime?.getTime(), status: i.QueryStatus });
         const p = pageOf(list, `ql:${s.id}`, i.NextToken, i.MaxResults ?? 1000);
         return { Queries: p.items.map((q) => ({ QueryId: q.id, QueryStatus: q.status, CreationTime: new Date(q.createdAt) })), ...(p.next ? { NextToken: p.next } : {}) };
+      },
+    }),
+    StartImport: operation({
+      handler: async (i: { Destinations?: string[]; ImportSource?: ImportSource; StartEventTime?: Date; EndEventTime?: Date; ImportId?: string }, c: Ctx) =>
+        importOut(await deps.imports.start(c.accountId, c.region, i)),
+    }),
+    GetImport: operation({
+      handler: async (i: { ImportId: string }, c: Ctx) => {
+        const d = await deps.imports.get(c.accountId, i.ImportId);
+        return { ...importOut(d), ImportStatistics: d.stats };
+      },
+    }),
+    StopImport: operation({
+      handler: async (i: { ImportId: string }, c: Ctx) => {
+        const d = await deps.imports.stop(c.accountId, i.ImportId);
+        return { ...importOut(d), ImportStatistics: d.stats };
+      },
+    }),
+    ListImports: operation({
+      handler: async (i: { MaxResults?: number; Destination?: string; ImportStatus?: ImportStatus; NextToken?: string }, c: Ctx) => {
+        const dest = i.Destination ? (await stores.get(c.accountId, c.region, i.Destination)).arn : undefined;
+        const all = (await deps.imports.list(c.accountId, c.region)).filter((d) => (!dest || d.destinations.includes(dest)) && (!i.ImportStatus || d.status === i.ImportStatus));
+        const p = pageOf(all, `imports:${c.accountId}`, i.NextToken, i.MaxResults ?? 1000);
+        return {
+          Imports: p.items.map((d) => ({ ImportId: d.id, ImportStatus: d.status, Destinations: d.destinations, CreatedTimestamp: new Date(d.createdAt), UpdatedTimestamp: new Date(d.updatedAt) })),
+          ...(p.next ? { NextToken: p.next } : {}),
+        };
+      },
+    }),
+    ListImportFailures: operation({
+      handler: async (i: { ImportId: string; MaxResults?: number; NextToken?: string }, c: Ctx) => {
+        const d = await deps.imports.get(c.accountId, i.ImportId);
+        const p = pageOf(d.failures, `failures:${d.id}`, i.NextToken, i.MaxResults ?? 1000);
+        return { Failures: p.items.map((f) => ({ ...f, LastUpdatedTime: new Date(f.LastUpdatedTime) })), ...(p.next ? { NextToken: p.next } : {}) };
       },
     }),
     CancelQuery: operation({
