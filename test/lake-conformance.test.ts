@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { CreateEventDataStoreCommand, StopEventDataStoreIngestionCommand, DescribeQueryCommand, GetQueryResultsCommand, StartQueryCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { ACCOUNT, startTestServer, type TestServer } from './helpers.js';
+import { CreateChannelCommand, CreateEventDataStoreCommand, StopEventDataStoreIngestionCommand, DescribeQueryCommand, GetQueryResultsCommand, StartQueryCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+import { SignedHttp } from '../src/client/signed-http.js';
 import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 import { storeKeeps } from '../src/domain/event-data-stores.js';
@@ -39,12 +40,21 @@ const KNOWN: Record<string, { outcome: 'refused' | 'failed'; why: string }> = {
   'samples-aws-samples-list-all-events-in-a-flatten-table-format.sql': { outcome: 'failed', why: "compares eventTime with the unfilled template parameter '${date_filter}'" },
   'samples-aws-samples-tls-unsupported-version.sql': { outcome: 'failed', why: "compares eventTime with the unfilled template parameter '${date_filter}'" },
 };
-/** Samples for store kinds opentrail does not keep yet (integration and Config item stores). */
-const OTHER_STORE_KINDS = /^samples-(github-audit-log|okta-system-log)-readme-|^samples-aws-samples-ssm-patch-compliance-/;
+/** Samples for AWS Config item stores, which opentrail does not keep. */
+const CONFIG_STORES = /^samples-aws-samples-ssm-patch-compliance-/;
+/** Samples for integration stores: run against a store fed through a channel, with the rows each must give (computed here from what was sent). */
+const INTEGRATION: Record<string, { rows: number; first?: Record<string, string> }> = {
+  'samples-github-audit-log-readme-2.sql': { rows: 3, first: { repoVisibility: 'public', orgName: 'acme' } },
+  'samples-github-audit-log-readme-3.sql': { rows: 2, first: { eventName: 'org.invite_member' } },
+  'samples-github-audit-log-readme-4.sql': { rows: 1, first: { user: 'alice', apiCount: '12' } },
+  'samples-okta-system-log-readme-1.sql': { rows: 2, first: { eventSource: 'okta.system-log-events' } },
+  'samples-okta-system-log-readme-2.sql': { rows: 1, first: { user: 'jane@example.com' } },
+};
 
 let ts: TestServer;
 let ct: CloudTrailClient;
 let storeId: string;
+let integrationId: string;
 let ref: DuckDBConnection;
 let refDb: DuckDBInstance;
 
@@ -138,6 +148,30 @@ before(async () => {
   }
   const file = join(tmpdir(), `lake-ref-${process.pid}.ndjson`);
   writeFileSync(file, kept.map((r) => JSON.stringify(r)).join('\n'));
+  // An integration store, fed through a channel with GitHub and Okta audit events like the samples read.
+  const integ = await ct.send(new CreateEventDataStoreCommand({ Name: 'integrations', AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ActivityAuditLog'] }] }], TerminationProtectionEnabled: false }));
+  integrationId = integ.EventDataStoreArn!.split('/').pop()!;
+  const channel = await ct.send(new CreateChannelCommand({ Name: 'saas', Source: 'Custom', Destinations: [{ Type: 'EVENT_DATA_STORE', Location: integ.EventDataStoreArn! }] }));
+  const ev = (uid: string, source: string, name: string, time: string, principal: string, details: Record<string, string>, params: Record<string, string> = {}): string =>
+    JSON.stringify({ version: '1.0', userIdentity: { type: 'User', principalId: principal, details }, eventSource: source, eventName: name, eventTime: time, UID: uid, requestParameters: params, recipientAccountId: ACCOUNT });
+  const gh = (uid: string, name: string, who: string, params: Record<string, string> = {}): string => ev(uid, 'github.audit.streaming', name, '2022-09-10T12:00:00Z', who, { GitHubOrganization: 'acme', Repository: 'acme/web' }, params);
+  const sent = [
+    ...[1, 2, 3].map((i) => gh(`a${i}`, 'repo.access', 'carol', { visibility: 'public' })),
+    gh('a4', 'repo.access', 'carol', { visibility: 'private' }),
+    gh('i1', 'org.invite_member', 'dave', { user: 'erin' }),
+    gh('i2', 'org.invite_member', 'dave', { user: 'frank' }),
+    ...Array.from({ length: 12 }, (_, i) => gh(`c${i}`, 'git.clone', 'alice')),
+    ...Array.from({ length: 3 }, (_, i) => gh(`d${i}`, 'git.clone', 'bob')),
+    ev('o1', 'okta.system-log-events', 'user.session.start', '2023-01-31T10:00:00Z', 'u1', { alternateId: 'joe@example.com', displayName: 'Joe' }),
+    ev('o2', 'okta.system-log-events', 'user.session.end', '2023-01-31T11:00:00Z', 'u1', { alternateId: 'joe@example.com', displayName: 'Joe' }),
+    ev('o3', 'okta.system-log-events', 'user.session.start', '2022-09-08T22:23:00Z', 'u2', { alternateId: 'jane@example.com', displayName: 'Jane' }),
+    ev('o4', 'okta.system-log-events', 'user.session.start', '2024-01-01T00:00:00Z', 'u3', { alternateId: 'x@example.com', displayName: 'X' }),
+  ];
+  const data = new SignedHttp({ endpoint: ts.app.url, region: 'us-east-1', service: 'cloudtrail-data', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  const r = await data.post(`/PutAuditEvents?channelArn=${encodeURIComponent(channel.ChannelArn!)}`, JSON.stringify({ auditEvents: sent.map((eventData, i) => ({ id: `s${i}`, eventData })) }), { 'content-type': 'application/json' });
+  assert.equal((JSON.parse(r.body.toString('utf8')) as { failed: unknown[] }).failed.length, 0);
+  data.close();
+  await ts.app.lake.writer.caughtUp();
   refDb = await DuckDBInstance.create(':memory:');
   ref = await refDb.connect();
   for (const m of TRINO_MACROS) await ref.run(m);
@@ -202,7 +236,10 @@ test('every Lake sample query runs, or is refused or fails as Lake would, with t
   let ran = 0;
   for (const f of files) {
     const text = readFileSync(join(CONF, 'lake-queries', f), 'utf8');
-    const sql = text.replace(PLACEHOLDER, (m) => (m.toLowerCase() === 'eds-id' ? `"${storeId}"`.slice(1, -1) : storeId));
+    // Integration samples name the integration store (and, in okta-2, a CloudTrail store second).
+    const sql = INTEGRATION[f]
+      ? text.replace(PLACEHOLDER, (m) => (m.startsWith('181660c8') ? storeId : integrationId))
+      : text.replace(PLACEHOLDER, storeId);
     let got: { status: string; error?: string; rows: string[] };
     try {
       got = await runQuery(sql);
@@ -216,8 +253,18 @@ test('every Lake sample query runs, or is refused or fails as Lake would, with t
       report.push(`${known.outcome.padEnd(8)} ${f}: ${known.why}`);
       continue;
     }
-    if (OTHER_STORE_KINDS.test(f)) {
-      report.push(`n/a      ${f}: needs an integration or Config item store (${got.status}${got.error ? `: ${got.error.slice(0, 80)}` : ''})`);
+    if (CONFIG_STORES.test(f)) {
+      report.push(`n/a      ${f}: reads an AWS Config item store, which opentrail does not keep (${got.status}${got.error ? `: ${got.error.slice(0, 80)}` : ''})`);
+      continue;
+    }
+    const integration = INTEGRATION[f];
+    if (integration) {
+      assert.equal(got.status, 'FINISHED', `${f}: ${got.error}`);
+      assert.equal(got.rows.length, integration.rows, `${f}: ${got.rows.join('\n')}`);
+      const first = Object.assign({}, ...(JSON.parse([...got.rows].sort()[0]!) as Record<string, string>[])) as Record<string, string>;
+      for (const [k, v] of Object.entries(integration.first ?? {})) assert.equal(first[k], v, `${f}: ${k} in ${JSON.stringify(first)}`);
+      ran++;
+      report.push(`ran      ${f}: ${got.rows.length} rows (integration store)`);
       continue;
     }
     assert.equal(got.status, 'FINISHED', `${f}: ${got.error}`);
