@@ -71,15 +71,21 @@ export class LakeQueries {
   private parserInstance: DuckDBInstance | undefined;
   private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean }>();
   private readonly results = new Map<string, Row[]>();
+  private readonly fileRows = new Map<string, number>();
+  private active = 0;
+  private closed = false;
+  private readonly waiting: (() => void)[] = [];
+  private readonly maxRunning: number;
   private readonly resultsDir: string;
 
   constructor(
     private readonly meta: Metastore,
     private readonly stores: EventDataStores,
     private readonly lakeRoot: string,
-    private readonly opts: { timeoutMs?: number; logger?: Logger; objectStore?: ObjectStore } = {},
+    private readonly opts: { timeoutMs?: number; logger?: Logger; objectStore?: ObjectStore; maxRunning?: number } = {},
   ) {
     this.resultsDir = join(lakeRoot, '.results');
+    this.maxRunning = Math.max(1, opts.maxRunning ?? 2);
   }
 
   private async parse(): Promise<DuckDBConnection> {
@@ -133,7 +139,35 @@ export class LakeQueries {
     await this.meta.putDoc(KIND, doc.accountId, doc.id, doc);
   }
 
+  /** Wait for one of the few running slots (queries beyond them stay QUEUED, as in Lake). */
+  private async slot(): Promise<() => void> {
+    while (this.active >= this.maxRunning && !this.closed) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    return () => {
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+
   private async run(doc: QueryDoc, sql: string): Promise<void> {
+    const release = await this.slot();
+    try {
+      if (!this.closed) await this.runNow(doc, sql);
+    } catch (err) {
+      this.opts.logger?.error({ err, query: doc.id }, 'lake: query could not run');
+    } finally {
+      release();
+    }
+  }
+
+  /** Queries a stopped server left QUEUED or RUNNING: they will not finish; say so. */
+  async recover(): Promise<void> {
+    for (const q of await this.meta.listDocs<QueryDoc>(KIND)) {
+      if (q.status === 'QUEUED' || q.status === 'RUNNING') await this.save({ ...q, status: 'FAILED', endedAt: Date.now(), errorMessage: 'The server stopped before the query finished; run it again.' });
+    }
+  }
+
+  private async runNow(doc: QueryDoc, sql: string): Promise<void> {
     const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
     if (current?.status !== 'QUEUED') return; // cancelled while queued
     const t0 = Date.now();
@@ -142,12 +176,13 @@ export class LakeQueries {
     const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false };
     let timer: NodeJS.Timeout | undefined;
     try {
-      instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+      // One thread per query, and few queries at once: the API stays responsive beside them.
+      instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       conn = await instance.connect();
       state.conn = conn;
       this.running.set(doc.id, state);
       await this.save({ ...doc, status: 'RUNNING' });
-      for (const m of TRINO_MACROS) await conn.run(m);
+      await conn.run(TRINO_MACROS.map((m) => `${m};`).join('\n'));
       const dirs: string[] = [];
       let events = 0;
       let bytes = 0;
@@ -158,10 +193,7 @@ export class LakeQueries {
         const files = liveFiles(listFiles(dir));
         bytes += files.reduce((n, f) => n + f.bytes, 0);
         const list = files.map((f) => sqlString(f.path)).join(', ');
-        if (files.length) {
-          const meta = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS num_rows FROM parquet_metadata([${list}]))`);
-          events += Number(meta.getRowObjects()[0]!.n);
-        }
+        events += await this.rowsIn(conn, files);
         await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true, hive_partitioning = false)` : TABLES[kinds.get(id) ?? 'cloudtrail'].empty}`);
       }
       // From here on the query can read nothing but its stores' files, and change no setting.
@@ -217,6 +249,20 @@ export class LakeQueries {
     }
   }
 
+  /** Rows in these Parquet files (EventsScanned), from their metadata, remembered per file. */
+  private async rowsIn(conn: DuckDBConnection, files: { path: string; bytes: number }[]): Promise<number> {
+    const unknown = files.filter((f) => !this.fileRows.has(`${f.path}:${f.bytes}`));
+    if (unknown.length) {
+      const meta = await conn.runAndReadAll(
+        `SELECT file_name AS f, sum(n) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM parquet_metadata([${unknown.map((f) => sqlString(f.path)).join(', ')}])) GROUP BY 1`,
+      );
+      const byPath = new Map(meta.getRowObjects().map((r) => [String(r.f), Number(r.n)]));
+      if (this.fileRows.size > 100_000) this.fileRows.clear();
+      for (const f of unknown) this.fileRows.set(`${f.path}:${f.bytes}`, byPath.get(f.path) ?? 0);
+    }
+    return files.reduce((n, f) => n + (this.fileRows.get(`${f.path}:${f.bytes}`) ?? 0), 0);
+  }
+
   async get(accountId: string, queryId: string): Promise<QueryDoc> {
     const q = await this.meta.getDoc<QueryDoc>(KIND, accountId, queryId);
     if (!q || q.createdAt < Date.now() - KEEP_MS) throw new QueryIdNotFoundException(`The query ${queryId} was not found.`);
@@ -270,6 +316,8 @@ export class LakeQueries {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
     for (const r of this.running.values()) {
       r.cancelled = true;
       r.conn.interrupt();

@@ -326,6 +326,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
 
   delivery.start();
   await rules.start();
+  await lakeQueries.recover();
   lakeWriter.start();
   const lakeExpiry = setInterval(() => void lakeQueries.expire().catch((err: unknown) => logger.error({ err }, 'lake: query expiry failed')), 3600_000);
   lakeExpiry.unref();

@@ -1,0 +1,190 @@
+/**
+ * bench:lake — CloudTrail Lake at scale: N synthetic CloudTrail events (default 10,000,000; 30 days,
+ * 50 users, 200 event names, 8 sources, 5% errors) in the event log; time for an event data store
+ * to take them all in (Parquet), bytes on disk; five typical queries through the API (p50 of 5
+ * runs each) beside DuckDB running the same translated SQL straight on the same files; and
+ * PutAuditEvents throughput (100-event calls from 16 clients).
+ *
+ *   npm run bench:lake [-- --events 10000000 --runs 5 --seconds 15]
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { resolveConfig } from '../src/config.js';
+import { startServer } from '../src/server/app.js';
+import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { Ingest } from '../src/pipeline/ingest.js';
+import { SignedHttp } from '../src/client/signed-http.js';
+import { listFiles, liveFiles, storeDir } from '../src/lake/lake-files.js';
+import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
+
+const { events: EVENTS, runs: RUNS, seconds: SECONDS } = benchArgs({ events: 10_000_000, runs: 5, seconds: 15 });
+const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'lake');
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ACCOUNT = ACCOUNTS[0]!;
+const DAY = 86_400_000;
+
+async function loadLog(spanStart: number): Promise<void> {
+  const log = new SqliteEventLog(join(dataDir, 'events.db'));
+  const ingest = new Ingest(log, { maxPending: 2_000_000 });
+  const rand = rng(11);
+  const step = (30 * DAY) / EVENTS;
+  const t0 = performance.now();
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < EVENTS; i += 5000) {
+    const batch = [];
+    for (let j = i; j < Math.min(EVENTS, i + 5000); j++) {
+      const r = syntheticRecord(j, rand, new Date(spanStart + j * step), ACCOUNT);
+      if (rand() < 0.05) Object.assign(r, { errorCode: 'AccessDenied', errorMessage: 'User is not authorized to perform this operation' });
+      batch.push(r);
+    }
+    inflight.push(ingest.record(batch));
+    if (inflight.length >= 20) await inflight.shift();
+    if (i % 1_000_000 === 0 && i > 0) out(`  log: ${fmt(i)} events (${fmt(i / ((performance.now() - t0) / 1000))}/s)`);
+  }
+  await Promise.all(inflight);
+  await ingest.close();
+  await log.close();
+  out(`  log: ${fmt(EVENTS)} events in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+async function main(): Promise<void> {
+  out(`bench:lake — ${fmt(EVENTS)} events; machine: ${machine()}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const spanStart = Date.now() - 30 * DAY;
+  await loadLog(spanStart);
+
+  const env = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LAKE_INTERVAL_MS: '200' };
+  const app = await startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+  const creds = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
+  const ct = new SignedHttp({ endpoint: app.url, region: 'us-east-1', service: 'cloudtrail', credentials: creds });
+  const call = async (op: string, body: unknown): Promise<Record<string, unknown>> => {
+    const send = () => ct.post('/', JSON.stringify(body), { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${op}` });
+    const r = await send().catch(send);
+    const j = JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
+    if (r.status !== 200) throw new Error(`${op}: ${r.status} ${JSON.stringify(j)}`);
+    return j;
+  };
+
+  // Two stores: every management event; the write events of us-east-1 (for the join).
+  let t0 = performance.now();
+  const all = await call('CreateEventDataStore', { Name: 'all', TerminationProtectionEnabled: false });
+  const writes = await call('CreateEventDataStore', {
+    Name: 'writes',
+    MultiRegionEnabled: false,
+    TerminationProtectionEnabled: false,
+    AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'readOnly', Equals: ['false'] }] }],
+  });
+  await app.lake.writer.caughtUp();
+  const ingestSecs = (performance.now() - t0) / 1000;
+  const idAll = String(all.EventDataStoreArn).split('/').pop()!;
+  const idWrites = String(writes.EventDataStoreArn).split('/').pop()!;
+  const lakeRoot = join(dataDir, 'lake');
+  const filesAll = liveFiles(listFiles(storeDir(lakeRoot, ACCOUNT, idAll)));
+  const filesWrites = liveFiles(listFiles(storeDir(lakeRoot, ACCOUNT, idWrites)));
+  const bytes = [...filesAll, ...filesWrites].reduce((n, f) => n + f.bytes, 0);
+  out(`into Lake (both stores, from the log): ${ingestSecs.toFixed(0)} s (${fmt(EVENTS / ingestSecs)} events/s); ${fmt(filesAll.length + filesWrites.length)} Parquet files, ${(bytes / 2 ** 20).toFixed(0)} MiB`);
+
+  const hour = new Date(spanStart + 15 * DAY).toISOString().slice(0, 13).replace('T', ' ');
+  const queries: [string, string][] = [
+    ['count by eventName over 30 days', `SELECT eventName, count(*) AS n FROM ${idAll} WHERE eventTime > current_timestamp - interval '30' day GROUP BY eventName ORDER BY n DESC`],
+    ['top users by errors', `SELECT userIdentity.username, count(*) AS errors FROM ${idAll} WHERE errorCode IS NOT NULL GROUP BY userIdentity.username ORDER BY errors DESC LIMIT 10`],
+    ['events of one user in one hour', `SELECT eventTime, eventName, sourceIPAddress FROM ${idAll} WHERE userIdentity.username = 'user7' AND eventTime >= '${hour}:00:00' AND eventTime < '${hour}:59:59' ORDER BY eventTime`],
+    ['distinct source IPs per day', `SELECT date_trunc('day', eventTime) AS day, count(DISTINCT sourceIPAddress) AS ips FROM ${idAll} GROUP BY 1 ORDER BY 1`],
+    ['join of two stores', `SELECT a.eventName, count(*) AS n FROM ${idAll} a JOIN ${idWrites} b ON a.eventID = b.eventID WHERE a.eventTime > current_timestamp - interval '7' day GROUP BY a.eventName ORDER BY n DESC LIMIT 10`],
+  ];
+
+  // DuckDB straight on the same files, with the same translated SQL.
+  const duck = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const dc = await duck.connect();
+  for (const m of TRINO_MACROS) await dc.run(m);
+  for (const [id, files] of [[idAll, filesAll], [idWrites, filesWrites]] as const) {
+    await dc.run(`CREATE VIEW "${id}" AS SELECT * FROM read_parquet([${files.map((f) => `'${f.path}'`).join(', ')}], union_by_name = true, hive_partitioning = false)`);
+  }
+
+  out('');
+  out('| query | opentrail p50 | DuckDB alone p50 | ratio | rows |');
+  out('| --- | ---: | ---: | ---: | ---: |');
+  const results: { name: string; ot: number; dd: number }[] = [];
+  for (const [name, sql] of queries) {
+    const ot: number[] = [];
+    const dd: number[] = [];
+    let rows = 0;
+    for (let r = 0; r < RUNS; r++) {
+      t0 = performance.now();
+      const q = await call('StartQuery', { QueryStatement: sql });
+      for (;;) {
+        const d = await call('DescribeQuery', { QueryId: q.QueryId });
+        if (d.QueryStatus === 'FINISHED') break;
+        if (d.QueryStatus !== 'QUEUED' && d.QueryStatus !== 'RUNNING') throw new Error(`${name}: ${String(d.QueryStatus)} ${String(d.ErrorMessage)}`);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      const res = await call('GetQueryResults', { QueryId: q.QueryId });
+      ot.push(performance.now() - t0);
+      rows = (res.QueryResultRows as unknown[]).length;
+      t0 = performance.now();
+      const prepared = await prepareQuery(dc, sql, (n) => [idAll, idWrites].find((x) => x === n.toLowerCase()));
+      (await dc.runAndReadAll(prepared.sql)).getRowsJson();
+      dd.push(performance.now() - t0);
+    }
+    const a = percentile(ot.sort((x, y) => x - y), 50);
+    const b = percentile(dd.sort((x, y) => x - y), 50);
+    results.push({ name, ot: a, dd: b });
+    out(`| ${name} | ${a.toFixed(0)} ms | ${b.toFixed(0)} ms | ${(a / b).toFixed(2)}× | ${rows} |`);
+  }
+  dc.closeSync();
+  duck.closeSync();
+
+  // PutAuditEvents: an integration store and a channel; 16 clients sending 100-event calls.
+  const integ = await call('CreateEventDataStore', { Name: 'integ', TerminationProtectionEnabled: false, AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ActivityAuditLog'] }] }] });
+  const ch = await call('CreateChannel', { Name: 'bench', Source: 'Custom', Destinations: [{ Type: 'EVENT_DATA_STORE', Location: integ.EventDataStoreArn }] });
+  const data = new SignedHttp({ endpoint: app.url, region: 'us-east-1', service: 'cloudtrail-data', credentials: creds });
+  let sent = 0;
+  let ok = 0;
+  const lat: number[] = [];
+  const until = performance.now() + SECONDS * 1000;
+  t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until) {
+        const first = sent;
+        sent += 100;
+        const body = JSON.stringify({
+          auditEvents: Array.from({ length: 100 }, (_, k) => ({
+            id: `b${first + k}`,
+            eventData: JSON.stringify({ version: '1.0', userIdentity: { type: 'User', principalId: `u${k}` }, eventSource: 'app.example', eventName: 'Login', eventTime: '2026-11-29T10:00:00Z', UID: `uid-${first + k}`, recipientAccountId: ACCOUNT, requestParameters: { a: 1 } }),
+          })),
+        });
+        const s0 = performance.now();
+        const r = await data.post(`/PutAuditEvents?channelArn=${encodeURIComponent(String(ch.ChannelArn))}`, body, { 'content-type': 'application/json' }).catch(() => ({ status: 0, body: Buffer.from('{}') }));
+        lat.push(performance.now() - s0);
+        if (r.status === 200) ok += (JSON.parse(r.body.toString('utf8')) as { successful: unknown[] }).successful.length;
+      }
+    }),
+  );
+  const paeRate = ok / ((performance.now() - t0) / 1000);
+  lat.sort((x, y) => x - y);
+  out('');
+  out(`PutAuditEvents: ${fmt(paeRate)} events/s accepted (100-event calls, 16 clients, ${SECONDS} s); call p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
+  data.close();
+  ct.close();
+  await app.close();
+
+  out('');
+  out('| figure | result | goal |');
+  out('| --- | ---: | ---: |');
+  out(`| events in the store | ${fmt(EVENTS)} | 10,000,000 |`);
+  out(`| time to take them into Lake (two stores) | ${ingestSecs.toFixed(0)} s | |`);
+  out(`| bytes on disk (Parquet, zstd) | ${(bytes / 2 ** 20).toFixed(0)} MiB | |`);
+  for (const r of results) out(`| ${r.name}, p50 | ${r.ot.toFixed(0)} ms (DuckDB alone ${r.dd.toFixed(0)} ms, ${(r.ot / r.dd).toFixed(2)}×) | < 1 s, ≤ 1.3× |`);
+  out(`| PutAuditEvents | ${fmt(paeRate)} events/s | |`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
