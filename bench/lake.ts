@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const dc = await duck.connect();
   for (const m of TRINO_MACROS) await dc.run(m);
   for (const [id, files] of [[idAll, filesAll], [idWrites, filesWrites]] as const) {
-    await dc.run(`CREATE VIEW "${id}" AS SELECT * FROM read_parquet([${files.map((f) => `'${f.path}'`).join(', ')}], union_by_name = true, hive_partitioning = false)`);
+    await dc.run(`CREATE VIEW "${id}" AS SELECT * FROM read_parquet([${files.map((f) => `'${f.path}'`).join(', ')}], hive_partitioning = false)`);
   }
 
   out('');

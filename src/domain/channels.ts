@@ -99,6 +99,9 @@ export function maySend(channel: ChannelDoc, accountId: string, externalId: stri
 }
 
 export class Channels {
+  private readonly status = new Map<string, Pick<ChannelDoc, 'latestAttempt' | 'latestSuccess'>>();
+  private readonly savedAt = new Map<string, number>();
+
   constructor(
     private readonly meta: Metastore,
     private readonly stores: EventDataStores,
@@ -214,13 +217,27 @@ export class Channels {
     await this.meta.putDoc(KIND, accountId, c.id, rest);
   }
 
+  /**
+   * Remember the latest ingestion (GetChannel's IngestionStatus). Kept in memory and written at
+   * most once a second per channel, so PutAuditEvents does not pay a metastore commit per call.
+   */
   async noteIngestion(c: ChannelDoc, eventId: string, errorCode?: string): Promise<void> {
     const now = Date.now();
-    const fresh = (await this.meta.getDoc<ChannelDoc>(KIND, c.accountId, c.id)) ?? c;
-    await this.meta.putDoc(KIND, c.accountId, c.id, {
-      ...fresh,
+    const prev = this.status.get(c.id);
+    const next = {
       latestAttempt: { at: now, eventId, ...(errorCode ? { errorCode } : {}) },
-      ...(errorCode ? {} : { latestSuccess: { at: now, eventId } }),
-    });
+      latestSuccess: errorCode ? prev?.latestSuccess : { at: now, eventId },
+    };
+    this.status.set(c.id, next);
+    if (prev && now - (this.savedAt.get(c.id) ?? 0) < 1000) return;
+    this.savedAt.set(c.id, now);
+    const fresh = (await this.meta.getDoc<ChannelDoc>(KIND, c.accountId, c.id)) ?? c;
+    await this.meta.putDoc(KIND, c.accountId, c.id, { ...fresh, latestAttempt: next.latestAttempt, ...(next.latestSuccess ? { latestSuccess: next.latestSuccess } : {}) });
+  }
+
+  /** A channel with its latest ingestion as this server knows it. */
+  withStatus(c: ChannelDoc): ChannelDoc {
+    const st = this.status.get(c.id);
+    return st ? { ...c, latestAttempt: st.latestAttempt, ...(st.latestSuccess ? { latestSuccess: st.latestSuccess } : {}) } : c;
   }
 }

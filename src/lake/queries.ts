@@ -72,6 +72,7 @@ export class LakeQueries {
   private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean }>();
   private readonly results = new Map<string, Row[]>();
   private readonly fileRows = new Map<string, number>();
+  private readonly instances = new Map<string, Promise<DuckDBInstance>>();
   private active = 0;
   private closed = false;
   private readonly waiting: (() => void)[] = [];
@@ -171,35 +172,24 @@ export class LakeQueries {
     const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
     if (current?.status !== 'QUEUED') return; // cancelled while queued
     const t0 = Date.now();
-    let instance: DuckDBInstance | undefined;
     let conn: DuckDBConnection | undefined;
     const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false };
     let timer: NodeJS.Timeout | undefined;
     try {
-      // One thread per query, and few queries at once: the API stays responsive beside them.
-      instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-      conn = await instance.connect();
+      conn = await (await this.instanceFor(doc.accountId)).connect();
       state.conn = conn;
       this.running.set(doc.id, state);
       await this.save({ ...doc, status: 'RUNNING' });
-      await conn.run(TRINO_MACROS.map((m) => `${m};`).join('\n'));
-      const dirs: string[] = [];
       let events = 0;
       let bytes = 0;
       const kinds = new Map((await this.stores.list(doc.accountId, doc.region)).map((s) => [s.id, storeKind(s)]));
       for (const id of doc.stores) {
-        const dir = storeDir(this.lakeRoot, doc.accountId, id);
-        dirs.push(`${dir}/`);
-        const files = liveFiles(listFiles(dir));
+        const files = liveFiles(listFiles(storeDir(this.lakeRoot, doc.accountId, id)));
         bytes += files.reduce((n, f) => n + f.bytes, 0);
         const list = files.map((f) => sqlString(f.path)).join(', ');
         events += await this.rowsIn(conn, files);
-        await conn.run(`CREATE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], union_by_name = true, hive_partitioning = false)` : TABLES[kinds.get(id) ?? 'cloudtrail'].empty}`);
+        await conn.run(`CREATE OR REPLACE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], hive_partitioning = false)` : TABLES[kinds.get(id) ?? 'cloudtrail'].empty}`);
       }
-      // From here on the query can read nothing but its stores' files, and change no setting.
-      await conn.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);
-      await conn.run('SET enable_external_access = false');
-      await conn.run('SET lock_configuration = true');
       timer = setTimeout(() => {
         state.timedOut = true;
         conn?.interrupt();
@@ -231,7 +221,6 @@ export class LakeQueries {
       if (timer) clearTimeout(timer);
       this.running.delete(doc.id);
       conn?.closeSync();
-      instance?.closeSync();
     }
   }
 
@@ -247,6 +236,34 @@ export class LakeQueries {
       this.opts.logger?.warn({ query: doc.id, err: e }, 'lake: could not deliver query results');
       return 'FAILED';
     }
+  }
+
+  /**
+   * The account's query database: its Trino macros, file access limited to the account's own Lake
+   * folder (all its stores, none of another account's), then the configuration locked — before any
+   * statement of a user runs. Each query has a connection of its own (its views are temporary, so
+   * they are the connection's); Parquet metadata stays cached between queries.
+   */
+  private instanceFor(accountId: string): Promise<DuckDBInstance> {
+    let p = this.instances.get(accountId);
+    if (!p) {
+      p = (async () => {
+        const dir = `${storeDir(this.lakeRoot, accountId, '').replace(/\/+$/, '')}/`;
+        mkdirSync(dir, { recursive: true });
+        const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
+        const c = await inst.connect();
+        await c.run(TRINO_MACROS.map((m) => `${m};`).join('\n'));
+        await c.run('SET enable_object_cache = true');
+        await c.run(`SET allowed_directories = [${sqlString(dir)}]`);
+        await c.run('SET enable_external_access = false');
+        await c.run('SET lock_configuration = true');
+        c.closeSync();
+        return inst;
+      })();
+      this.instances.set(accountId, p);
+      p.catch(() => this.instances.delete(accountId));
+    }
+    return p;
   }
 
   /** Rows in these Parquet files (EventsScanned), from their metadata, remembered per file. */
@@ -325,5 +342,6 @@ export class LakeQueries {
     while (this.running.size > 0) await new Promise((res) => setTimeout(res, 10));
     this.parser?.closeSync();
     this.parserInstance?.closeSync();
+    for (const p of this.instances.values()) (await p.catch(() => undefined))?.closeSync();
   }
 }

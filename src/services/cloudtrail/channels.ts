@@ -17,7 +17,7 @@ export function channelOperations(channels: Channels): Record<string, OperationS
     }),
     GetChannel: operation({
       handler: async (i: { Channel: string }, c: Ctx) => {
-        const ch = await channels.get(c.accountId, c.region, i.Channel);
+        const ch = channels.withStatus(await channels.get(c.accountId, c.region, i.Channel));
         return {
           ...out(ch),
           SourceConfig: { ApplyToAllRegions: false, AdvancedEventSelectors: [] },
