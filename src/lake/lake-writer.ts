@@ -68,6 +68,19 @@ export class LakeWriter {
           if (this.stopped) return;
           await this.ingest(s);
         }
+        // Then tidy one closed day (before today, UTC) of one store: fewer, larger files read faster.
+        for (const s of await this.stores.all()) {
+          if (this.stopped || s.status === 'PENDING_DELETION') continue;
+          const dir = storeDir(this.root, s.accountId, s.id);
+          const today = new Date().toISOString().slice(0, 10);
+          const counts = new Map<string, number>();
+          for (const f of liveFiles(listFiles(dir))) if (!f.imported && f.date < today) counts.set(f.date, (counts.get(f.date) ?? 0) + 1);
+          const day = [...counts].find(([, n]) => n > 1)?.[0];
+          if (day) {
+            await this.compact(dir, day);
+            break;
+          }
+        }
       } catch (err) {
         this.opts.logger?.error({ err }, 'lake: ingestion failed; retrying');
       } finally {
@@ -168,6 +181,18 @@ export class LakeWriter {
       rmSync(ndjson, { force: true });
     }
     if (listFiles(dir).filter((f) => f.date === date && !f.imported).length > COMPACT_AT) await this.compact(dir, date);
+  }
+
+  /** Compact every closed day (before today, UTC) of every store now (the background does one a pass). */
+  async compactAll(): Promise<void> {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const s of await this.stores.all()) {
+      if (s.status === 'PENDING_DELETION') continue;
+      const dir = storeDir(this.root, s.accountId, s.id);
+      const days = new Map<string, number>();
+      for (const f of liveFiles(listFiles(dir))) if (!f.imported && f.date < today) days.set(f.date, (days.get(f.date) ?? 0) + 1);
+      for (const [day, n] of days) if (n > 1) await this.compact(dir, day);
+    }
   }
 
   /** Merge a partition's live files into one covering all their positions. */
