@@ -7,6 +7,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { HistoryIndex } from './history-index.js';
 import { statementCache } from './open.js';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../interfaces.js';
@@ -32,6 +33,8 @@ type Request =
   | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null }
   | { type: 'jobs'; id: number; reader: string; change: JobsChange };
 
+/** Largest the WAL may grow before the writer truncates it (bytes). */
+const WAL_LIMIT = 512 * 2 ** 20;
 /** How often the checkpointer thread copies the WAL into the database. */
 const CHECKPOINT_INTERVAL_MS = 500;
 /**
@@ -197,7 +200,26 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
       }
     }
   };
-  const timer = setInterval(work, intervalMs);
+  // The checkpointer's PASSIVE checkpoints copy the WAL into the database, but the WAL file only
+  // starts over when a checkpoint finds it all copied between two writes — which uninterrupted
+  // ingest never leaves room for, so it would grow until the disk is full. Past WAL_LIMIT, this
+  // thread (the only writer) truncates it between two commits, waiting for readers if it must.
+  const walFile = `${file}-wal`;
+  let walCheckedAt = 0;
+  const limitWal = (): void => {
+    const now = Date.now();
+    if (now - walCheckedAt < 1000) return;
+    walCheckedAt = now;
+    try {
+      if (statSync(walFile).size > WAL_LIMIT) db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // no WAL yet, or readers busy past the timeout: next time
+    }
+  };
+  const timer = setInterval(() => {
+    work();
+    limitWal();
+  }, intervalMs);
   const setReader = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state');
   const dropReader = db.prepare('DELETE FROM checkpoints WHERE reader = ?');
   const putJob = db.prepare('INSERT INTO reader_jobs (reader, key, doc) VALUES (?, ?, ?) ON CONFLICT(reader, key) DO UPDATE SET doc = excluded.doc');
