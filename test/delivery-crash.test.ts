@@ -1,39 +1,22 @@
 /** Crash between writing a log file and checkpointing: after restart, no loss and no duplicate. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CloudTrailClient, CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ACCOUNT, KEY, SECRET } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, spawnServer } from './helpers.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
-
-function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--delivery-interval', '0.2'], {
-    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('opentrail listening')) return;
-      clearTimeout(timer);
-      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
-    });
-  });
-}
+/** Trail delivery every 0.2 s, so the crash comes quickly. */
+const DELIVERY = ['--delivery-interval', '0.2'];
 
 test('kill -9 between the object write and the checkpoint: every acknowledged event lands exactly once', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-dcrash-'));
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
   try {
-    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'delivery-after-put:3' });
+    const first = await spawnServer(dataDir, { args: DELIVERY, env: { OPENTRAIL_FAILPOINT: 'delivery-after-put:3' } });
     const exited = new Promise((r) => first.child.once('exit', r));
     const ct = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
     const s3a = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
@@ -52,7 +35,7 @@ test('kill -9 between the object write and the checkpoint: every acknowledged ev
     await exited;
     assert.ok(acked.length > 0);
 
-    const second = await spawnServer(dataDir);
+    const second = await spawnServer(dataDir, { args: DELIVERY });
     try {
       const s3b = new S3Client({ endpoint: second.url, region: 'us-east-1', forcePathStyle: true, credentials: creds });
       const deadline = Date.now() + 20_000;
@@ -84,7 +67,7 @@ test('kill -9 between writing a digest and recording it: the chain neither forks
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
   const env = { OPENTRAIL_DIGEST_INTERVAL: '5' };
   try {
-    const first = await spawnServer(dataDir, { ...env, OPENTRAIL_FAILPOINT: 'digest-after-put:2' });
+    const first = await spawnServer(dataDir, { args: DELIVERY, env: { ...env, OPENTRAIL_FAILPOINT: 'digest-after-put:2' } });
     const exited = new Promise((r) => first.child.once('exit', r));
     const ct = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
     const s3a = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
@@ -102,7 +85,7 @@ test('kill -9 between writing a digest and recording it: the chain neither forks
     }
     await exited;
 
-    const second = await spawnServer(dataDir, env);
+    const second = await spawnServer(dataDir, { args: DELIVERY, env });
     try {
       const s3b = new S3Client({ endpoint: second.url, region: 'us-east-1', forcePathStyle: true, credentials: creds });
       const digestKeys = async (): Promise<string[]> =>

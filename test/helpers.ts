@@ -4,7 +4,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -140,4 +143,26 @@ export function assertDeliveredInOrder(files: { records: { eventID: string }[] }
   const runs = files.map((f) => f.records.map((r) => r.eventID).filter((id) => ids.includes(id))).filter((run) => run.length > 0);
   runs.sort((a, b) => ids.indexOf(a[0]!) - ids.indexOf(b[0]!));
   assert.deepEqual(runs.flat(), ids, message);
+}
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
+
+/**
+ * `opentrail serve` as a child process (for crash tests: it can be killed with SIGKILL) on the
+ * test account's credentials; resolves once it listens. `args` are extra serve flags.
+ */
+export function spawnServer(dataDir: string, opts: { port?: number; args?: string[]; env?: Record<string, string> } = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])], {
+    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    child.once('exit', (code) => reject(new Error(`server exited at start (${code})`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('opentrail listening')) return;
+      clearTimeout(timer);
+      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+  });
 }

@@ -4,36 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { ACCOUNT, KEY, SECRET } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, spawnServer } from './helpers.js';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
-
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
-
-function spawnServer(dataDir: string, port = 0): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
-    child.once('exit', () => reject(new Error('server exited at start')));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = line.includes('opentrail listening') ? /"url":"([^"]+)"/.exec(line) : null;
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ child, url: m[1]! });
-    });
-  });
-}
 
 const signer = new SignatureV4({ credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, region: 'us-east-1', service: 'opentrail', sha256: Sha256 });
 

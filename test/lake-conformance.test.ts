@@ -17,6 +17,7 @@ import { CreateChannelCommand, CreateEventDataStoreCommand, StopEventDataStoreIn
 import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 import { SignedHttp } from '../src/client/signed-http.js';
 import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
+import { queryResultValue } from '../src/lake/queries.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 import { storeKeeps } from '../src/domain/event-data-stores.js';
 
@@ -213,16 +214,7 @@ async function reference(sql: string): Promise<string[]> {
   const names = reader.columnNames();
   const types = reader.columnTypes().map((t) => t.toString());
   return reader.getRowsJson().map((r) =>
-    JSON.stringify(
-      r.map((v, i) => {
-        const t = types[i]!;
-        let s: string | null;
-        if (v === null) s = null;
-        else if (t.startsWith('TIMESTAMP') && typeof v === 'string') s = /\.\d+/.test(v) ? v.replace(/(\.\d{3})\d*/, '$1').replace(/\+00$/, '') : `${v.replace(/\+00$/, '')}.000`;
-        else s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
-        return { [names[i]!]: s };
-      }),
-    ),
+    JSON.stringify(r.map((v, i) => ({ [names[i]!]: queryResultValue(v, types[i]!) }))),
   );
 }
 

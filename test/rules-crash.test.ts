@@ -1,33 +1,13 @@
 /** kill -9 between a rule's match and its delivery: after restart the webhook still gets the event, once. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { EventBridgeClient, CreateApiDestinationCommand, CreateConnectionCommand, CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { ACCOUNT, KEY, SECRET } from './helpers.js';
-
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
-
-function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('opentrail listening')) return;
-      clearTimeout(timer);
-      resolve({ child, url: (JSON.parse(line) as { url: string }).url });
-    });
-  });
-}
+import { ACCOUNT, KEY, SECRET, spawnServer } from './helpers.js';
 
 test('kill -9 after the match and before it is sent: delivered after restart, exactly once', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-rcrash-'));
@@ -43,7 +23,7 @@ test('kill -9 after the match and before it is sent: delivered after restart, ex
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
   try {
-    const first = await spawnServer(dataDir, { OPENTRAIL_FAILPOINT: 'rules-before-send' });
+    const first = await spawnServer(dataDir, { env: { OPENTRAIL_FAILPOINT: 'rules-before-send' } });
     const exited = new Promise((r) => first.child.once('exit', r));
     const eb = new EventBridgeClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
     const c = await eb.send(new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'BASIC', AuthParameters: { BasicAuthParameters: { Username: 'u', Password: 'p' } } }));

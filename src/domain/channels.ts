@@ -105,7 +105,9 @@ export class Channels {
   constructor(
     private readonly meta: Metastore,
     private readonly stores: EventDataStores,
-  ) {}
+  ) {
+    stores.guardDelete((s) => this.assertNoChannelFor(s.accountId, s.region, s.arn));
+  }
 
   private async checkDestinations(accountId: string, region: string, destinations: Destination[]): Promise<void> {
     if (destinations.length === 0) throw new InvalidParameterException('A channel needs at least one destination.');
@@ -184,7 +186,7 @@ export class Channels {
   }
 
   /** Refuse to delete a store a channel still delivers into. */
-  async assertNoChannelFor(accountId: string, region: string, storeArn: string): Promise<void> {
+  private async assertNoChannelFor(accountId: string, region: string, storeArn: string): Promise<void> {
     if ((await this.list(accountId, region)).some((c) => c.destinations.some((d) => d.Location === storeArn || storeArn.endsWith(`/${d.Location}`)))) {
       throw new ChannelExistsForEDSException(`A channel delivers into ${storeArn}; delete the channel or change its destinations first.`);
     }

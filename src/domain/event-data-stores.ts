@@ -83,11 +83,17 @@ export function storeKeeps(store: EventDataStoreDoc, record: CloudTrailRecord, a
 
 export class EventDataStores {
   private readonly listeners: StoresChangeListener[] = [];
+  private readonly deleteGuards: ((s: EventDataStoreDoc) => Promise<void>)[] = [];
 
   constructor(private readonly meta: Metastore) {}
 
   onChange(l: StoresChangeListener): void {
     this.listeners.push(l);
+  }
+
+  /** Something that must refuse a store's deletion while it depends on the store (a channel, say). */
+  guardDelete(guard: (s: EventDataStoreDoc) => Promise<void>): void {
+    this.deleteGuards.push(guard);
   }
 
   private async save(s: EventDataStoreDoc): Promise<void> {
@@ -196,6 +202,7 @@ export class EventDataStores {
     if (s.terminationProtectionEnabled) {
       throw new EventDataStoreTerminationProtectedException(`The event data store ${s.id} has termination protection; turn it off with UpdateEventDataStore first.`);
     }
+    for (const guard of this.deleteGuards) await guard(s);
     await this.save({ ...s, status: 'PENDING_DELETION', deletedAt: Date.now(), updatedAt: Date.now() });
   }
 

@@ -28,8 +28,8 @@ export function storeDir(root: string, accountId: string, storeId: string): stri
   return join(root, accountId, storeId);
 }
 
-/** Every file of a store, in partition and position order. */
-export function listFiles(dir: string): LakeFile[] {
+/** Every file of a store (or of one of its days), in partition and position order. */
+export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
   const out: LakeFile[] = [];
   let dates: string[];
   try {
@@ -39,7 +39,7 @@ export function listFiles(dir: string): LakeFile[] {
   }
   for (const d of dates.sort()) {
     const m = DATE_RE.exec(d);
-    if (!m) continue;
+    if (!m || (onlyDate !== undefined && m[1] !== onlyDate)) continue;
     for (const f of readdirSync(join(dir, d)).sort()) {
       const fm = FILE_RE.exec(f);
       const imported = IMPORT_RE.test(f);

@@ -21,6 +21,8 @@ const BATCH = 20_000;
 /** A date partition with more files than this is compacted into one. */
 const COMPACT_AT = 8;
 const HOUSEKEEPING_MS = 3600_000;
+/** How often the background looks for a closed day to compact. */
+const TIDY_INTERVAL_MS = 60_000;
 /** Files a compaction replaced are kept this long for queries already reading them (longer than a query may run). */
 const REPLACED_KEEP_MS = 2 * 3600_000;
 
@@ -34,6 +36,7 @@ export class LakeWriter {
   private running: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private tidiedAt = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -64,22 +67,17 @@ export class LakeWriter {
     if (this.running) return this.running;
     this.running = (async () => {
       try {
-        for (const s of await this.stores.all()) {
+        const stores = await this.stores.all();
+        for (const s of stores) {
           if (this.stopped) return;
           await this.ingest(s);
         }
-        // Then tidy one closed day (before today, UTC) of one store: fewer, larger files read faster.
-        for (const s of await this.stores.all()) {
-          if (this.stopped || s.status === 'PENDING_DELETION') continue;
-          const dir = storeDir(this.root, s.accountId, s.id);
-          const today = new Date().toISOString().slice(0, 10);
-          const counts = new Map<string, number>();
-          for (const f of liveFiles(listFiles(dir))) if (!f.imported && f.date < today) counts.set(f.date, (counts.get(f.date) ?? 0) + 1);
-          const day = [...counts].find(([, n]) => n > 1)?.[0];
-          if (day) {
-            await this.compact(dir, day);
-            break;
-          }
+        // Then, at most once a minute, tidy one closed day (before today, UTC) of one store:
+        // fewer, larger files read faster.
+        if (Date.now() - this.tidiedAt >= TIDY_INTERVAL_MS) {
+          this.tidiedAt = Date.now();
+          const day = this.untidyDays(stores.filter((s) => s.status !== 'PENDING_DELETION'))[0];
+          if (day) await this.compact(day.dir, day.date);
         }
       } catch (err) {
         this.opts.logger?.error({ err }, 'lake: ingestion failed; retrying');
@@ -180,24 +178,30 @@ export class LakeWriter {
     } finally {
       rmSync(ndjson, { force: true });
     }
-    if (listFiles(dir).filter((f) => f.date === date && !f.imported).length > COMPACT_AT) await this.compact(dir, date);
+    if (listFiles(dir, date).filter((f) => !f.imported).length > COMPACT_AT) await this.compact(dir, date);
   }
 
-  /** Compact every closed day (before today, UTC) of every store now (the background does one a pass). */
-  async compactAll(): Promise<void> {
+  /** Closed days (before today, UTC) that have more than one file from the log, of these stores. */
+  private untidyDays(stores: EventDataStoreDoc[]): { dir: string; date: string }[] {
     const today = new Date().toISOString().slice(0, 10);
-    for (const s of await this.stores.all()) {
-      if (s.status === 'PENDING_DELETION') continue;
+    const out: { dir: string; date: string }[] = [];
+    for (const s of stores) {
       const dir = storeDir(this.root, s.accountId, s.id);
       const days = new Map<string, number>();
       for (const f of liveFiles(listFiles(dir))) if (!f.imported && f.date < today) days.set(f.date, (days.get(f.date) ?? 0) + 1);
-      for (const [day, n] of days) if (n > 1) await this.compact(dir, day);
+      for (const [date, n] of days) if (n > 1) out.push({ dir, date });
     }
+    return out;
+  }
+
+  /** Compact every closed day of every store now (the background does one a minute). */
+  async compactAll(): Promise<void> {
+    for (const d of this.untidyDays((await this.stores.all()).filter((s) => s.status !== 'PENDING_DELETION'))) await this.compact(d.dir, d.date);
   }
 
   /** Merge a partition's live files into one covering all their positions. */
   async compact(dir: string, date: string): Promise<void> {
-    const files = liveFiles(listFiles(dir)).filter((f) => f.date === date && !f.imported);
+    const files = liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
     if (files.length < 2) return;
     const from = Math.min(...files.map((f) => f.from));
     const to = Math.max(...files.map((f) => f.to));

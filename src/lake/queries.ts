@@ -53,7 +53,7 @@ const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const TERMINAL = new Set<QueryStatus>(['FINISHED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
 
 /** A value as Lake shows it in results: text; timestamps with milliseconds. */
-function cell(v: unknown, type: string): string | null {
+export function queryResultValue(v: unknown, type: string): string | null {
   if (v === null || v === undefined) return null;
   if (type.startsWith('TIMESTAMP') && typeof v === 'string') return /\.\d+/.test(v) ? v.replace(/(\.\d{3})\d*/, '$1').replace(/\+00$/, '') : `${v.replace(/\+00$/, '')}.000`;
   if (typeof v === 'string') return v;
@@ -197,7 +197,7 @@ export class LakeQueries {
       const reader = await conn.runAndReadAll(sql);
       const names = reader.columnNames();
       const types = reader.columnTypes().map((t) => t.toString());
-      const rows: Row[] = reader.getRowsJson().map((r) => r.map((v, i) => ({ [names[i]!]: cell(v, types[i]!) })));
+      const rows: Row[] = reader.getRowsJson().map((r) => r.map((v, i) => ({ [names[i]!]: queryResultValue(v, types[i]!) })));
       this.results.set(doc.id, rows);
       mkdirSync(this.resultsDir, { recursive: true });
       writeFileSync(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));

@@ -9,24 +9,14 @@
  * recipient account): one bad event never fails the batch. The same id on the same channel is
  * recorded once (within a day).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../types.js';
 import type { Ingest } from '../../pipeline/ingest.js';
 import type { CloudTrailRecord } from '../../domain/record.js';
 import { maySend, parseChannelArn, type Channels, type ChannelDoc } from '../../domain/channels.js';
-import {
-  ChannelInsufficientPermission,
-  ChannelNotFound,
-  DuplicatedAuditEventId,
-  InternalFailure,
-  InvalidChannelARN,
-  ServiceError,
-  UnknownOperationException,
-  ValidationException,
-} from '../../protocols/errors.js';
-import { parseJsonBody, type WireResponse } from '../../protocols/json11.js';
-import { formatEventTime } from '../../domain/record.js';
+import { activityAuditLogRecord, checkAuditEvent, type AuditEventProblem } from '../../domain/audit-events.js';
+import { ChannelInsufficientPermission, ChannelNotFound, DuplicatedAuditEventId, InvalidChannelARN, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
+import { parseJsonBody } from '../../protocols/json11.js';
+import { restJsonError, restJsonResponse, runRestJsonOperation } from '../../protocols/rest-json.js';
 
 export const CLOUDTRAIL_DATA_SIGNING_NAME = 'cloudtrail-data';
 const MAX_EVENTS = 100;
@@ -44,78 +34,7 @@ interface AuditEvent {
   eventData?: unknown;
   eventDataChecksum?: unknown;
 }
-type Failure = { id: string; errorCode: string; errorMessage: string };
-
-function respond(statusCode: number, body: unknown, requestId: string, extra: Record<string, string> = {}): WireResponse {
-  return { statusCode, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...extra }, body: JSON.stringify(body) };
-}
-
-function encodeError(err: ServiceError, requestId: string): WireResponse {
-  return respond(err.statusCode, { __type: err.code, message: err.message }, requestId, { 'x-amzn-errortype': err.code });
-}
-
-/** Field → most characters, for the event schema of events from outside AWS. */
-const STRING_LIMITS: [string, number][] = [
-  ['version', 256],
-  ['userAgent', 1024],
-  ['eventSource', 1024],
-  ['eventName', 1024],
-  ['UID', 1024],
-  ['errorCode', 256],
-  ['errorMessage', 256],
-];
-const JSON_LIMITS: [string, number][] = [
-  ['requestParameters', 100 * 1024],
-  ['responseElements', 100 * 1024],
-  ['additionalEventData', 28 * 1024],
-];
-const REQUIRED = ['version', 'eventSource', 'eventName', 'eventTime', 'UID', 'recipientAccountId'];
-
-/** Check one event; the problem, or the event data to record. */
-function checkEvent(e: AuditEvent, channel: ChannelDoc): { failure: Omit<Failure, 'id'> } | { data: Record<string, unknown> } {
-  const text = e.eventData as string;
-  if (e.eventDataChecksum !== undefined) {
-    const sum = createHash('sha256').update(text, 'utf8').digest('base64');
-    if (e.eventDataChecksum !== sum) return { failure: { errorCode: 'InvalidChecksum', errorMessage: 'eventDataChecksum is not the base64 SHA-256 of eventData' } };
-  }
-  let data: Record<string, unknown>;
-  try {
-    data = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return { failure: { errorCode: 'InvalidData', errorMessage: 'eventData is not valid JSON' } };
-  }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return { failure: { errorCode: 'InvalidData', errorMessage: 'eventData must be a JSON object' } };
-  for (const f of REQUIRED) {
-    if (data[f] === undefined || data[f] === null || data[f] === '') return { failure: { errorCode: 'FieldNotFound', errorMessage: `Field ${f} is missing from eventData` } };
-  }
-  const u = data.userIdentity as Record<string, unknown> | undefined;
-  if (!u || typeof u !== 'object') return { failure: { errorCode: 'FieldNotFound', errorMessage: 'Field userIdentity is missing from eventData' } };
-  for (const f of ['type', 'principalId']) if (typeof u[f] !== 'string' || !u[f]) return { failure: { errorCode: 'FieldNotFound', errorMessage: `Field userIdentity.${f} is missing from eventData` } };
-  if ((u.type as string).length > 128) return { failure: { errorCode: 'FieldTooLong', errorMessage: 'userIdentity.type is longer than 128 characters' } };
-  if ((u.principalId as string).length > 1024) return { failure: { errorCode: 'FieldTooLong', errorMessage: 'userIdentity.principalId is longer than 1024 characters' } };
-  for (const [f, max] of STRING_LIMITS) {
-    const v = data[f];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') return { failure: { errorCode: 'InvalidData', errorMessage: `${f} must be a string` } };
-    if (v.length > max) return { failure: { errorCode: 'FieldTooLong', errorMessage: `${f} is longer than ${max} characters` } };
-  }
-  for (const [f, max] of JSON_LIMITS) {
-    const v = data[f];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'object' || Array.isArray(v)) return { failure: { errorCode: 'InvalidData', errorMessage: `${f} must be a JSON object` } };
-    if (Buffer.byteLength(JSON.stringify(v)) > max) return { failure: { errorCode: 'FieldTooLong', errorMessage: `${f} is larger than ${max / 1024} kB` } };
-  }
-  if (typeof data.eventTime !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?$/.test(data.eventTime) || Number.isNaN(Date.parse(data.eventTime))) {
-    return { failure: { errorCode: 'InvalidData', errorMessage: 'eventTime must be yyyy-MM-ddTHH:mm:ss (UTC)' } };
-  }
-  if (data.sourceIPAddress !== undefined && (typeof data.sourceIPAddress !== 'string' || isIP(data.sourceIPAddress) === 0)) {
-    return { failure: { errorCode: 'InvalidData', errorMessage: 'sourceIPAddress must be an IPv4 or IPv6 address' } };
-  }
-  if (data.recipientAccountId !== channel.accountId) {
-    return { failure: { errorCode: 'InvalidRecipient', errorMessage: `recipientAccountId must be the channel owner's account, ${channel.accountId}` } };
-  }
-  return { data };
-}
+type Failure = { id: string } & AuditEventProblem;
 
 export function createCloudTrailDataService(deps: CloudTrailDataDeps): Service {
   const putAuditEvents = async (req: IncomingRequest, ctx: RequestContext): Promise<{ successful: { id: string; eventID: string }[]; failed: Failure[]; channel: ChannelDoc }> => {
@@ -149,22 +68,12 @@ export function createCloudTrailDataService(deps: CloudTrailDataDeps): Service {
     const now = new Date();
     for (const e of events) {
       const id = e.id as string;
-      const checked = checkEvent(e, channel);
+      const checked = checkAuditEvent(e.eventData as string, e.eventDataChecksum as string | undefined, channel);
       if ('failure' in checked) {
         failed.push({ id, ...checked.failure });
         continue;
       }
-      const record = {
-        eventVersion: '2.11',
-        eventCategory: 'ActivityAuditLog',
-        eventType: 'ActivityLog',
-        eventID: randomUUID(),
-        eventTime: formatEventTime(new Date(Date.parse(checked.data.eventTime as string))),
-        awsRegion: channel.region,
-        recipientAccountId: channel.accountId,
-        metadata: { ingestionTime: now.toISOString(), channelARN: channel.arn },
-        eventData: checked.data,
-      } as unknown as CloudTrailRecord;
+      const record = activityAuditLogRecord(checked.data, channel, now);
       accepted.push({ id, record });
     }
     const successful: { id: string; eventID: string }[] = [];
@@ -182,35 +91,32 @@ export function createCloudTrailDataService(deps: CloudTrailDataDeps): Service {
 
   return {
     signingName: CLOUDTRAIL_DATA_SIGNING_NAME,
-    encodeError: (err, requestId) => encodeError(err, requestId),
+    encodeError: (err, requestId) => restJsonError(err, requestId),
     async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
       const operation = req.method === 'POST' && req.path === '/PutAuditEvents' ? 'PutAuditEvents' : 'Unknown';
-      const audit = (err?: ServiceError, result?: { successful: unknown[]; failed: unknown[]; channel: ChannelDoc }): ServiceResult['audit'] => ({
-        eventSource: 'cloudtrail-data.amazonaws.com',
-        eventName: operation,
-        readOnly: false,
-        requestParameters: { channelArn: (Array.isArray(req.query.channelArn) ? req.query.channelArn[0] : req.query.channelArn) ?? null },
-        responseElements: result ? { successfulCount: result.successful.length, failedCount: result.failed.length } : null,
-        errorCode: err?.code,
-        errorMessage: err?.message,
-        resources: result ? [{ ARN: result.channel.arn, accountId: result.channel.accountId, type: 'AWS::CloudTrail::Channel' }] : undefined,
-        managementEvent: false,
-        eventCategory: 'Data',
+      return runRestJsonOperation({
+        operation,
+        run: () => {
+          if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /PutAuditEvents`);
+          return putAuditEvents(req, ctx);
+        },
+        ok: (result) => restJsonResponse(200, { successful: result.successful, failed: result.failed }, ctx.requestId),
+        encodeError: (err) => restJsonError(err, ctx.requestId),
+        audit: (err, result) => ({
+          eventSource: 'cloudtrail-data.amazonaws.com',
+          eventName: operation,
+          readOnly: false,
+          requestParameters: { channelArn: (Array.isArray(req.query.channelArn) ? req.query.channelArn[0] : req.query.channelArn) ?? null },
+          responseElements: result ? { successfulCount: result.successful.length, failedCount: result.failed.length } : null,
+          errorCode: err?.code,
+          errorMessage: err?.message,
+          resources: result ? [{ ARN: result.channel.arn, accountId: result.channel.accountId, type: 'AWS::CloudTrail::Channel' }] : undefined,
+          managementEvent: false,
+          eventCategory: 'Data',
+        }),
+        onUnexpectedError: deps.onUnexpectedError,
+        internalMessage: 'The events could not be recorded.',
       });
-      try {
-        if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /PutAuditEvents`);
-        const result = await putAuditEvents(req, ctx);
-        return { operation, response: respond(200, { successful: result.successful, failed: result.failed }, ctx.requestId), audit: audit(undefined, result) };
-      } catch (e) {
-        let err: ServiceError;
-        if (e instanceof ServiceError) err = e;
-        else {
-          deps.onUnexpectedError?.(e, operation);
-          err = new InternalFailure('The events could not be recorded.');
-        }
-        if (err.code === 'ThrottlingException' || err.statusCode >= 500) throw err;
-        return { operation, response: encodeError(err, ctx.requestId), audit: audit(err) };
-      }
     },
   };
 }

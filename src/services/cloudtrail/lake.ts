@@ -79,7 +79,6 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
     }),
     DeleteEventDataStore: operation({
       handler: async (i: { EventDataStore: string }, c: Ctx) => {
-        await deps.channels.assertNoChannelFor(c.accountId, c.region, (await stores.get(c.accountId, c.region, i.EventDataStore)).arn);
         await stores.delete(c.accountId, c.region, i.EventDataStore);
         return {};
       },

@@ -10,10 +10,11 @@
  * response is sent once every accepted record is committed.
  */
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../types.js';
+import { restJsonError, restJsonResponse, runRestJsonOperation } from '../../protocols/rest-json.js';
 import type { Ingest } from '../../pipeline/ingest.js';
 import type { CloudTrailRecord } from '../../domain/record.js';
 import { IDEMPOTENCY_ID_RE, normalizeIngestRecord, type RecordProblem } from '../../domain/ingest-record.js';
-import { InternalFailure, ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
+import { ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
 import { parseJsonBody, type WireResponse } from '../../protocols/json11.js';
 
 export const INGEST_SIGNING_NAME = 'opentrail';
@@ -21,7 +22,6 @@ export const INGEST_SIGNING_NAME = 'opentrail';
 export const INGEST_PATH = '/v1/events';
 export const INGEST_EVENT_SOURCE = 'ingest.opentrail.dev';
 export const MAX_EVENTS_PER_BATCH = 1000;
-const CONTENT_TYPE = 'application/json';
 
 export interface IngestServiceDeps {
   ingest: Ingest;
@@ -38,14 +38,9 @@ export interface PutEventsResponse {
   failed: ({ id: string | null; index: number } & RecordProblem)[];
 }
 
-function jsonResponse(statusCode: number, body: unknown, requestId: string, extra: Record<string, string> = {}): WireResponse {
-  return { statusCode, headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId, ...extra }, body: JSON.stringify(body) };
-}
-
 function encodeError(err: ServiceError, requestId: string): WireResponse {
   // Throttling is HTTP 429 here (a plain JSON API), so any HTTP client backs off on it.
-  const status = err.code === 'ThrottlingException' ? 429 : err.statusCode;
-  return jsonResponse(status, { __type: err.code, message: err.message }, requestId, { 'x-amzn-errortype': err.code });
+  return restJsonError(err, requestId, err.code === 'ThrottlingException' ? 429 : err.statusCode);
 }
 
 function parseBatch(body: Buffer): Sent[] {
@@ -91,32 +86,29 @@ export function createIngestService(deps: IngestServiceDeps): Service {
     encodeError: (err, requestId) => encodeError(err, requestId),
     async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
       const operation = req.method === 'POST' && req.path === INGEST_PATH ? 'PutEvents' : 'Unknown';
-      const audit = (errorCode?: string, errorMessage?: string, accepted?: number, failed?: number): ServiceResult['audit'] => ({
-        eventSource: INGEST_EVENT_SOURCE,
-        eventName: operation,
-        readOnly: false,
-        requestParameters: accepted === undefined ? null : { eventCount: accepted + (failed ?? 0) },
-        responseElements: accepted === undefined ? null : { successfulCount: accepted, failedCount: failed ?? 0 },
-        errorCode,
-        errorMessage,
-        // Like CloudTrail Lake's PutAuditEvents: a data event, recorded when a trail selects it.
-        managementEvent: false,
-        eventCategory: 'Data',
+      return runRestJsonOperation({
+        operation,
+        run: () => {
+          if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /v1/events`);
+          return putEvents(req, ctx);
+        },
+        ok: (result) => restJsonResponse(200, result, ctx.requestId),
+        encodeError: (err) => encodeError(err, ctx.requestId),
+        audit: (err, result) => ({
+          eventSource: INGEST_EVENT_SOURCE,
+          eventName: operation,
+          readOnly: false,
+          requestParameters: result ? { eventCount: result.successful.length + result.failed.length } : null,
+          responseElements: result ? { successfulCount: result.successful.length, failedCount: result.failed.length } : null,
+          errorCode: err?.code,
+          errorMessage: err?.message,
+          // Like CloudTrail Lake's PutAuditEvents: a data event, recorded when a trail selects it.
+          managementEvent: false,
+          eventCategory: 'Data',
+        }),
+        onUnexpectedError: deps.onUnexpectedError,
+        internalMessage: 'The events could not be recorded.',
       });
-      try {
-        if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /v1/events`);
-        const result = await putEvents(req, ctx);
-        return { operation, response: jsonResponse(200, result, ctx.requestId), audit: audit(undefined, undefined, result.successful.length, result.failed.length) };
-      } catch (e) {
-        let err: ServiceError;
-        if (e instanceof ServiceError) err = e;
-        else {
-          deps.onUnexpectedError?.(e, operation);
-          err = new InternalFailure('The events could not be recorded.');
-        }
-        if (err.code === 'ThrottlingException' || err.statusCode >= 500) throw err; // answered (and not recorded) by the server
-        return { operation, response: encodeError(err, ctx.requestId), audit: audit(err.code, err.message) };
-      }
     },
   };
 }
