@@ -18,6 +18,9 @@ import type { SigningKeys } from './signing-keys.js';
 import { failpoint } from '../failpoints.js';
 import { formatEventTime } from '../domain/record.js';
 import { gzipLogFile } from '../delivery/log-file.js';
+import { signingString } from './validate-core.js';
+
+export { signingString } from './validate-core.js';
 
 const KIND = 'digest-state';
 
@@ -57,10 +60,6 @@ export function digestKey(t: Pick<TrailDoc, 'S3KeyPrefix' | 'Name' | 'HomeRegion
   return t.S3KeyPrefix ? `${t.S3KeyPrefix}/${rest}` : rest;
 }
 
-/** The string a digest's signature covers (shared/spec §5.3). */
-export function signingString(endTime: string, bucket: string, key: string, digestHashHex: string, previousSignature: string | null): string {
-  return `${endTime}\n${bucket}/${key}\n${digestHashHex}\n${previousSignature ?? 'null'}`;
-}
 
 export class Digests {
   constructor(

@@ -22,13 +22,9 @@ export type StoreSpec =
       credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
     };
 
-/** A log file's SHA-256 (hex, over the decompressed content), or why there is none. */
-export type LogCheckResult = { status: 'hashed'; hash: string } | { status: 'missing' } | { status: 'invalid' } | { status: 'error'; message: string };
+import type { LogCheckResult, LogFileRef } from './validate-core.js';
 
-export interface LogFileRef {
-  bucket: string;
-  key: string;
-}
+export type { LogCheckResult, LogFileRef } from './validate-core.js';
 
 export interface LogChecker {
   /** Check every file; `onResult` gets each file's index and result as it completes. */
