@@ -45,6 +45,7 @@ import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientE
 import { json11Error, type WireResponse } from '../protocols/json11.js';
 import { parseCredential, verifySignature } from './sigv4.js';
 import { Metrics } from './metrics.js';
+import { ConsoleFiles, isConsoleRequest } from './console.js';
 import { bootstrapRootCredentials, credentialsNotice, type RootCredentials } from './credentials.js';
 
 const MAX_BODY = 20 * 1024 * 1024;
@@ -168,6 +169,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   };
 
   let inFlight = 0;
+  const consoleFiles = new ConsoleFiles();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -177,6 +179,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (req.method === 'GET' && url.pathname === '/health') {
       const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog, indexLag: await eventLog.indexLag() });
       send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId }, body });
+      return;
+    }
+    if (isConsoleRequest(req, url.pathname, url.search)) {
+      send(res, await consoleFiles.respond(req, url.pathname, requestId));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {

@@ -1,0 +1,221 @@
+/**
+ * Dashboard of the last 24 hours: events per hour, errors and access denied, top event names and
+ * users, trail delivery health. Exact counts from Lake when an event data store is enabled;
+ * otherwise from the latest events in event history (the page says which).
+ */
+import { useEffect, useState } from 'react';
+import { DescribeTrailsCommand, GetTrailStatusCommand, ListEventDataStoresCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { useClients } from '../lib/clients-context.js';
+import { errorText } from '../lib/session.js';
+import { lookupPage, type Row } from '../lib/events.js';
+import { runQuery, storeId } from '../lib/lake.js';
+import { fmtTime } from '../lib/time.js';
+import { TimeHistogram, bucketize, type Bucket } from '../components/TimeHistogram.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const SAMPLE_CAP = 2000;
+const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation', 'UnauthorizedAccess']);
+
+interface Stats {
+  source: string;
+  total: number;
+  perHour: Bucket[];
+  topNames: [string, number][];
+  topUsers: [string, number][];
+}
+
+interface Health {
+  name: string;
+  logging: boolean;
+  last?: Date;
+  error?: string;
+}
+
+function top(values: string[], n = 8): [string, number][] {
+  const m = new Map<string, number>();
+  for (const v of values) if (v) m.set(v, (m.get(v) ?? 0) + 1);
+  return [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+}
+
+async function fromHistory(ct: CloudTrailClient, start: number, end: number): Promise<Stats> {
+  const rows: Row[] = [];
+  let token: string | undefined;
+  do {
+    const p = await lookupPage(ct, { key: 'EventName', value: '', start: new Date(start), end: new Date(end), hideReadOnly: false }, token);
+    rows.push(...p.rows);
+    token = p.next;
+  } while (token && rows.length < SAMPLE_CAP);
+  const perHour = bucketize(rows.map((r) => r.time?.getTime() ?? 0), start, end, 24);
+  const errors = bucketize(rows.filter((r) => r.errorCode).map((r) => r.time?.getTime() ?? 0), start, end, 24);
+  const denied = bucketize(rows.filter((r) => DENIED.has(r.errorCode)).map((r) => r.time?.getTime() ?? 0), start, end, 24);
+  return {
+    source: token ? `the latest ${rows.length.toLocaleString()} events in event history (create a Lake event data store for exact figures)` : `event history (all ${rows.length.toLocaleString()} events)`,
+    total: rows.length,
+    perHour: perHour.map((b, i) => ({ ...b, count: b.count, errors: errors[i]!.count, denied: denied[i]!.count })),
+    topNames: top(rows.map((r) => r.name)),
+    topUsers: top(rows.map((r) => r.user)),
+  };
+}
+
+async function fromLake(ct: CloudTrailClient, id: string, name: string, start: number, end: number): Promise<Stats> {
+  const since = new Date(start).toISOString().slice(0, 19).replace('T', ' ');
+  const where = `FROM ${id} WHERE eventTime >= '${since}'`;
+  const denied = [...DENIED].map((d) => `'${d}'`).join(', ');
+  const [hours, names, users] = await Promise.all([
+    runQuery(ct, `SELECT date_trunc('hour', eventTime) AS hour, count(*) AS n, sum(CASE WHEN errorCode IS NOT NULL THEN 1 ELSE 0 END) AS errors, sum(CASE WHEN errorCode IN (${denied}) THEN 1 ELSE 0 END) AS denied ${where} GROUP BY 1 ORDER BY 1`),
+    runQuery(ct, `SELECT eventName, count(*) AS n ${where} GROUP BY eventName ORDER BY n DESC LIMIT 8`),
+    runQuery(ct, `SELECT coalesce(userIdentity.username, userIdentity.principalid, userIdentity.type) AS who, count(*) AS n ${where} GROUP BY 1 ORDER BY n DESC LIMIT 8`),
+  ]);
+  const perHour = bucketize([], start, end, 24);
+  let total = 0;
+  for (const r of hours.rows) {
+    const t = Date.parse(`${r[0]!.replace(' ', 'T')}Z`);
+    const b = perHour.find((x) => x.t <= t && t < x.t + HOUR) ?? perHour.at(-1)!;
+    b.count += Number(r[1]);
+    b.errors = Number(b.errors ?? 0) + Number(r[2]);
+    b.denied = Number(b.denied ?? 0) + Number(r[3]);
+    total += Number(r[1]);
+  }
+  for (const b of perHour) {
+    b.errors ??= 0;
+    b.denied ??= 0;
+  }
+  return {
+    source: `Lake event data store ${name} (exact)`,
+    total,
+    perHour,
+    topNames: names.rows.map((r) => [r[0] ?? '', Number(r[1])]),
+    topUsers: users.rows.map((r) => [r[0] ?? '', Number(r[1])]),
+  };
+}
+
+export function Dashboard() {
+  const { cloudtrail } = useClients();
+  const [stats, setStats] = useState<Stats>();
+  const [health, setHealth] = useState<Health[]>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const end = Date.now();
+    const start = Math.floor((end - DAY) / HOUR) * HOUR + HOUR;
+    (async () => {
+      const stores = (await cloudtrail.send(new ListEventDataStoresCommand({}))).EventDataStores ?? [];
+      const lake = stores.find((s) => s.Status === 'ENABLED' && !s.AdvancedEventSelectors?.some((a) => a.FieldSelectors?.some((f) => f.Field === 'eventCategory' && f.Equals?.some((v) => v !== 'Management' && v !== 'Data'))));
+      if (lake?.EventDataStoreArn) {
+        try {
+          return await fromLake(cloudtrail, storeId(lake.EventDataStoreArn), lake.Name ?? '', start, end);
+        } catch {
+          // fall back to event history
+        }
+      }
+      return fromHistory(cloudtrail, start, end);
+    })().then(setStats, (e: unknown) => setError(errorText(e)));
+    (async () => {
+      const trails = (await cloudtrail.send(new DescribeTrailsCommand({}))).trailList ?? [];
+      return Promise.all(
+        trails.map(async (t) => {
+          const s = await cloudtrail.send(new GetTrailStatusCommand({ Name: t.TrailARN }));
+          return { name: t.Name ?? '', logging: !!s.IsLogging, last: s.LatestDeliveryTime, error: s.LatestDeliveryError };
+        }),
+      );
+    })().then(setHealth, (e: unknown) => setError(errorText(e)));
+  }, [cloudtrail]);
+
+  const errors = stats?.perHour.reduce((n, b) => n + Number(b.errors ?? 0), 0) ?? 0;
+  const denied = stats?.perHour.reduce((n, b) => n + Number(b.denied ?? 0), 0) ?? 0;
+  return (
+    <section className="page" aria-labelledby="dash-title">
+      <div className="page-head">
+        <h1 id="dash-title">Dashboard</h1>
+        <span className="muted small">Last 24 hours{stats ? ` · from ${stats.source}` : ''}</span>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <div className="tiles">
+        <div className="tile card">
+          <span className="muted">Events</span>
+          <strong data-testid="tile-events">{stats ? stats.total.toLocaleString() : '…'}</strong>
+        </div>
+        <div className="tile card">
+          <span className="muted">Errors</span>
+          <strong>{stats ? errors.toLocaleString() : '…'}</strong>
+        </div>
+        <div className="tile card">
+          <span className="muted">Access denied</span>
+          <strong>{stats ? denied.toLocaleString() : '…'}</strong>
+        </div>
+        <div className="tile card">
+          <span className="muted">Trails delivering</span>
+          <strong>{health ? `${health.filter((h) => h.logging && !h.error).length} / ${health.length}` : '…'}</strong>
+        </div>
+      </div>
+      <div className="dash-grid">
+        <div className="card">
+          <h2>Events per hour</h2>
+          {stats && <TimeHistogram data={stats.perHour} label="Events per hour" height={200} />}
+        </div>
+        <div className="card">
+          <h2>Errors and access denied per hour</h2>
+          {stats && <TimeHistogram data={stats.perHour} series={['errors', 'denied']} label="Errors and access denied per hour" height={200} />}
+        </div>
+        <TopList title="Top event names" items={stats?.topNames} />
+        <TopList title="Top users" items={stats?.topUsers} />
+        <div className="card">
+          <h2>Trail delivery health</h2>
+          <table className="grid">
+            <thead>
+              <tr>
+                <th>Trail</th>
+                <th>Logging</th>
+                <th>Last delivery</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health?.map((h) => (
+                <tr key={h.name}>
+                  <td>{h.name}</td>
+                  <td>{h.logging ? '✔ on' : '✘ off'}</td>
+                  <td>{fmtTime(h.last) || <span className="muted">none yet</span>}</td>
+                  <td className={h.error ? 'error-text' : undefined}>{h.error ?? '—'}</td>
+                </tr>
+              ))}
+              {health?.length === 0 && (
+                <tr>
+                  <td colSpan={4} className="empty">
+                    No trails. <a href="#/trails">Create one</a>.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function TopList({ title, items }: { title: string; items?: [string, number][] }) {
+  const max = Math.max(1, ...(items ?? []).map((i) => i[1]));
+  return (
+    <div className="card">
+      <h2>{title}</h2>
+      <ol className="toplist">
+        {items?.map(([k, n]) => (
+          <li key={k}>
+            <span className="toplabel" title={k}>
+              {k}
+            </span>
+            <span className="bar" style={{ width: `${(100 * n) / max}%` }} aria-hidden="true" />
+            <span className="num">{n.toLocaleString()}</span>
+          </li>
+        ))}
+        {items?.length === 0 && <li className="muted">No events.</li>}
+      </ol>
+    </div>
+  );
+}
