@@ -135,3 +135,29 @@ export async function startBenchServer(dataDir: string, args: string[] = []): Pr
     },
   };
 }
+
+/**
+ * Writes `n` records straight into a data folder's event log (the server is not running), in
+ * batches through the ingest pipeline, with progress every 100,000 events.
+ */
+export async function loadEvents(dataDir: string, n: number, make: (i: number) => CloudTrailRecord, o: { inflight?: number; maxPending?: number; every?: number } = {}): Promise<void> {
+  const { SqliteEventLog } = await import('../src/storage/sqlite/event-log.js');
+  const { Ingest } = await import('../src/pipeline/ingest.js');
+  const log = new SqliteEventLog(join(dataDir, 'events.db'));
+  const ingest = new Ingest(log, { maxPending: o.maxPending ?? 1_000_000 });
+  const started = Date.now();
+  const BATCH = 5000;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i += BATCH) {
+    const batch: CloudTrailRecord[] = [];
+    for (let j = i; j < Math.min(n, i + BATCH); j++) batch.push(make(j));
+    inflight.push(ingest.record(batch));
+    if (inflight.length >= (o.inflight ?? 8)) await inflight.shift();
+    if (i % (o.every ?? 100_000) === 0 && i > 0) process.stdout.write(`  loaded ${i.toLocaleString()} events (${Math.round(i / ((Date.now() - started) / 1000)).toLocaleString()}/s)\n`);
+  }
+  await Promise.all(inflight);
+  await ingest.close();
+  await log.close();
+  const secs = (Date.now() - started) / 1000;
+  process.stdout.write(`  loaded ${n.toLocaleString()} events in ${secs.toFixed(1)} s (${Math.round(n / secs).toLocaleString()}/s)\n`);
+}

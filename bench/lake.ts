@@ -13,12 +13,10 @@ import { pino } from 'pino';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
-import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
-import { Ingest } from '../src/pipeline/ingest.js';
 import { SignedHttp } from '../src/client/signed-http.js';
 import { listFiles, liveFiles, storeDir } from '../src/lake/lake-files.js';
 import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
-import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, runs: RUNS, seconds: SECONDS } = benchArgs({ events: 10_000_000, runs: 5, seconds: 15 });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'lake');
@@ -28,27 +26,18 @@ const ACCOUNT = ACCOUNTS[0]!;
 const DAY = 86_400_000;
 
 async function loadLog(spanStart: number): Promise<void> {
-  const log = new SqliteEventLog(join(dataDir, 'events.db'));
-  const ingest = new Ingest(log, { maxPending: 2_000_000 });
   const rand = rng(11);
   const step = (30 * DAY) / EVENTS;
-  const t0 = performance.now();
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < EVENTS; i += 5000) {
-    const batch = [];
-    for (let j = i; j < Math.min(EVENTS, i + 5000); j++) {
+  await loadEvents(
+    dataDir,
+    EVENTS,
+    (j) => {
       const r = syntheticRecord(j, rand, new Date(spanStart + j * step), ACCOUNT);
       if (rand() < 0.05) Object.assign(r, { errorCode: 'AccessDenied', errorMessage: 'User is not authorized to perform this operation' });
-      batch.push(r);
-    }
-    inflight.push(ingest.record(batch));
-    if (inflight.length >= 20) await inflight.shift();
-    if (i % 1_000_000 === 0 && i > 0) out(`  log: ${fmt(i)} events (${fmt(i / ((performance.now() - t0) / 1000))}/s)`);
-  }
-  await Promise.all(inflight);
-  await ingest.close();
-  await log.close();
-  out(`  log: ${fmt(EVENTS)} events in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      return r;
+    },
+    { inflight: 20, maxPending: 2_000_000, every: 1_000_000 },
+  );
 }
 
 async function main(): Promise<void> {

@@ -12,11 +12,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
-import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
-import { Ingest } from '../src/pipeline/ingest.js';
 import { cpus } from 'node:os';
 import { RawJsonClient } from './raw-client.js';
-import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, machine, percentile, rng, syntheticRecord } from './common.js';
+import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT } = benchArgs(
   { events: 1_000_000, requests: 1000, concurrency: 6, client: 'raw' },
@@ -36,38 +34,22 @@ async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[];
   }
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const log = new SqliteEventLog(join(dataDir, 'events.db'));
-  const ingest = new Ingest(log, { maxPending: 1_000_000 });
   const rand = rng(42);
   // Spread over the last 80 days, oldest first, as a live system would have written them.
   const spanStart = Date.now() - 80 * DAY;
   const step = (80 * DAY) / EVENTS;
   const sampleEventIds: string[] = [];
   const sampleArns: string[] = [];
-  const started = Date.now();
-  const BATCH = 5000;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < EVENTS; i += BATCH) {
-    const batch = [];
-    for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) {
-      // 40% of the events belong to the account the benchmark queries as.
-      const account = rand() < 0.4 ? ACCOUNT : ACCOUNTS[1 + Math.floor(rand() * 3)]!;
-      const r = syntheticRecord(j, rand, new Date(spanStart + j * step), account);
-      if (account === ACCOUNT && j % 997 === 0) {
-        sampleEventIds.push(r.eventID);
-        sampleArns.push(r.resources![0]!.ARN!);
-      }
-      batch.push(r);
+  await loadEvents(dataDir, EVENTS, (j) => {
+    // 40% of the events belong to the account the benchmark queries as.
+    const account = rand() < 0.4 ? ACCOUNT : ACCOUNTS[1 + Math.floor(rand() * 3)]!;
+    const r = syntheticRecord(j, rand, new Date(spanStart + j * step), account);
+    if (account === ACCOUNT && j % 997 === 0) {
+      sampleEventIds.push(r.eventID);
+      sampleArns.push(r.resources![0]!.ARN!);
     }
-    inflight.push(ingest.record(batch));
-    if (inflight.length >= 8) await inflight.shift();
-    if (i % 100_000 === 0 && i > 0) process.stdout.write(`  loaded ${i.toLocaleString()} events (${Math.round(i / ((Date.now() - started) / 1000)).toLocaleString()}/s)\n`);
-  }
-  await Promise.all(inflight);
-  await ingest.close();
-  await log.close();
-  const secs = (Date.now() - started) / 1000;
-  process.stdout.write(`  loaded ${EVENTS.toLocaleString()} events in ${secs.toFixed(1)} s (${Math.round(EVENTS / secs).toLocaleString()}/s)\n`);
+    return r;
+  });
   const info = { sampleEventIds, sampleArns, spanStart };
   writeFileSync(marker, JSON.stringify(info));
   return info;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CreateEventDataStoreCommand, DescribeTrailsCommand, GetTrailCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
 
@@ -20,6 +20,18 @@ const SHOTS = process.env.OPENTRAIL_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'o
 let ts: TestServer;
 let browser: Browser;
 let page: Page;
+
+/** Events of the last day, paged through with LookupEvents from Node. */
+async function pageCount(): Promise<number> {
+  let n = 0;
+  let token: string | undefined;
+  do {
+    const out = await ts.client().send(new LookupEventsCommand({ StartTime: new Date(Date.now() - 86_400_000), EndTime: new Date(), NextToken: token }));
+    n += out.Events?.length ?? 0;
+    token = out.NextToken;
+  } while (token);
+  return n;
+}
 
 async function shot(name: string, fullPage = false): Promise<void> {
   await page.waitForTimeout(300);
@@ -65,6 +77,13 @@ test('sign-in: a wrong secret is refused with the server error; the right pair s
 test('event history: filter by event name, open the record, error code shown', async () => {
   await page.goto(`${ts.app.url}/console/#/events`);
   await page.getByRole('heading', { name: 'Event history' }).waitFor();
+  // The histogram counts every event of the range on the server (CountEvents), not just the loaded page.
+  const before = await pageCount();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  const chart = page.getByRole('figure', { name: 'Events over the time range' });
+  await page.waitForFunction(() => Number(document.querySelector('figure[data-total]')?.getAttribute('data-total')) > 0);
+  const charted = Number(await chart.getAttribute('data-total'));
+  assert.ok(charted >= before && charted <= (await pageCount()), `histogram total ${charted}, LookupEvents ${before}`);
   await page.getByLabel('Lookup attribute').selectOption('EventName');
   await page.getByLabel('Value').fill('GetTrail');
   await page.getByRole('button', { name: 'Apply' }).click();
@@ -113,8 +132,9 @@ test('trails: create with log validation, see delivered files, validate them in 
   assert.match(s, /^([1-9]\d*)\/\1 digest files valid · ([1-9]\d*)\/\2 log files valid$/, s);
   // Tamper with a delivered log file: the browser's validation names it.
   const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'console-logs', Prefix: `AWSLogs/${ACCOUNT}/CloudTrail/` }));
-  const victim = listed.Contents![0]!.Key!;
+  const validLog = page.getByRole('row').filter({ hasText: 'valid' }).filter({ has: page.getByRole('cell', { name: 'Log', exact: true }) }).first();
+  const victim = (await validLog.getByRole('cell').nth(1).textContent())!;
+  assert.match(victim, new RegExp(`^AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/`));
   const original = gunzipSync(await (await s3.send(new GetObjectCommand({ Bucket: 'console-logs', Key: victim }))).Body!.transformToByteArray());
   await s3.send(new PutObjectCommand({ Bucket: 'console-logs', Key: victim, Body: gzipSync(Buffer.concat([original, Buffer.from(' ')])) }));
   await page.getByRole('button', { name: 'Validate', exact: true }).last().click();

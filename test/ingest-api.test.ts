@@ -1,11 +1,8 @@
 /** The native ingest API: per-record results, idempotency, account isolation, batch-level errors. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { HttpRequest } from '@smithy/protocol-http';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, signedPost, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
 
@@ -24,18 +21,7 @@ interface PutEventsOut {
 }
 
 async function post(body: string, o: { accessKeyId?: string; secretAccessKey?: string; path?: string; service?: string } = {}): Promise<{ status: number; json: PutEventsOut }> {
-  const u = new URL(ts.app.url);
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: o.accessKeyId ?? KEY, secretAccessKey: o.secretAccessKey ?? SECRET },
-    region: 'us-east-1',
-    service: o.service ?? 'opentrail',
-    sha256: Sha256,
-  });
-  const path = o.path ?? '/v1/events';
-  const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'content-type': 'application/json' }, body }));
-  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host'));
-  const r = await fetch(`${ts.app.url}${path}`, { method: 'POST', headers, body });
-  return { status: r.status, json: (await r.json()) as PutEventsOut };
+  return signedPost<PutEventsOut>(ts.app.url, o.path ?? '/v1/events', body, o);
 }
 
 const rec = (eventName: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({

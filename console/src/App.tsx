@@ -1,14 +1,19 @@
-import { useMemo, useState } from 'react';
+import { Suspense, lazy, useMemo, useState } from 'react';
 import { ClientsContext } from './lib/clients-context.js';
 import { clientsFor, loadSession, saveSession, type Session } from './lib/session.js';
 import { ROUTES, useRoute } from './lib/router.js';
 import { useTheme } from './lib/theme.js';
 import { SignIn } from './pages/SignIn.js';
+
 import { Dashboard } from './pages/Dashboard.js';
 import { EventHistory } from './pages/EventHistory.js';
-import { Trails } from './pages/Trails.js';
-import { Lake } from './pages/Lake.js';
-import { Rules } from './pages/Rules.js';
+
+// The other pages load with their own code (the SQL editor, the S3 and EventBridge clients). The
+// dashboard and event history are in the first bundle: a lazy page waits for React's Suspense
+// reveal throttle (300 ms) before its first request.
+const Trails = lazy(() => import('./pages/Trails.js').then((m) => ({ default: m.Trails })));
+const Lake = lazy(() => import('./pages/Lake.js').then((m) => ({ default: m.Lake })));
+const Rules = lazy(() => import('./pages/Rules.js').then((m) => ({ default: m.Rules })));
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
@@ -72,11 +77,13 @@ export function App() {
           </div>
         </header>
         <main id="main">
-          {route === 'dashboard' && <Dashboard />}
-          {route === 'events' && <EventHistory />}
-          {route === 'trails' && <Trails />}
-          {route === 'lake' && <Lake />}
-          {route === 'rules' && <Rules />}
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            {route === 'dashboard' && <Dashboard />}
+            {route === 'events' && <EventHistory />}
+            {route === 'trails' && <Trails />}
+            {route === 'lake' && <Lake />}
+            {route === 'rules' && <Rules />}
+          </Suspense>
         </main>
       </div>
     </ClientsContext.Provider>

@@ -11,6 +11,7 @@ import {
   InvalidMaxResultsException,
   InvalidNextTokenException,
   InvalidTimeRangeException,
+  ValidationException,
 } from '../protocols/errors.js';
 
 export const LOOKUP_KEYS: readonly LookupKey[] = [
@@ -45,6 +46,20 @@ export interface LookupEvent {
   Resources: { ResourceType?: string; ResourceName?: string }[];
   CloudTrailEvent: string;
 }
+
+export interface CountRequest extends Pick<LookupRequest, 'LookupAttributes' | 'StartTime' | 'EndTime' | 'EventCategory'> {
+  /** Bucket width in seconds (default 3600). */
+  BucketSeconds?: number;
+}
+
+export interface CountResult {
+  Buckets: { StartTime: Date; Count: number }[];
+  Total: number;
+  BucketSeconds: number;
+}
+
+/** Most buckets one CountEvents answers. */
+export const MAX_BUCKETS = 1000;
 
 export interface LookupResult {
   Events: LookupEvent[];
@@ -85,7 +100,8 @@ export class EventHistory {
     return this.opts.retentionDays * 24 * 3600 * 1000;
   }
 
-  async lookupEvents(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
+  /** The attribute and category of a LookupEvents-style request, checked as AWS checks them. */
+  private attributeOf(req: Pick<LookupRequest, 'LookupAttributes' | 'EventCategory'>): { attribute?: { key: LookupKey; value: string }; category?: string } {
     const attrs = req.LookupAttributes ?? [];
     if (attrs.length > 1) {
       throw new InvalidLookupAttributesException('You cannot specify more than one lookup attribute.');
@@ -116,16 +132,47 @@ export class EventHistory {
       }
       attribute = { key, value };
     }
+    return { attribute, category };
+  }
+
+  /** The searchable span of a request: clipped to the retention window; start after end refused. */
+  private spanOf(req: Pick<LookupRequest, 'StartTime' | 'EndTime'>, now: Date): { startMs: number; endMs: number } {
+    if (req.StartTime && req.EndTime && req.StartTime.getTime() > req.EndTime.getTime()) {
+      throw new InvalidTimeRangeException('Start time must be earlier than or equal to end time.');
+    }
+    const earliest = now.getTime() - this.retentionMs;
+    return { startMs: Math.max(req.StartTime?.getTime() ?? earliest, earliest), endMs: req.EndTime?.getTime() ?? now.getTime() };
+  }
+
+  /**
+   * opentrail's extension for histograms: how many events a LookupEvents request would page
+   * through, per time bucket (every bucket of the span, empty ones included), and in all.
+   */
+  async countEvents(accountId: string, region: string, req: CountRequest, now = new Date()): Promise<CountResult> {
+    const { attribute, category } = this.attributeOf(req);
+    const { startMs, endMs } = this.spanOf(req, now);
+    const bucketSeconds = req.BucketSeconds ?? 3600;
+    if (!Number.isInteger(bucketSeconds) || bucketSeconds < 1) {
+      throw new ValidationException('BucketSeconds must be a whole number of seconds, at least 1.');
+    }
+    const bucketMs = bucketSeconds * 1000;
+    const n = Math.floor((endMs - startMs) / bucketMs) + 1;
+    if (n > MAX_BUCKETS) {
+      throw new ValidationException(`The time range holds ${n} buckets of ${bucketSeconds} seconds; at most ${MAX_BUCKETS} are allowed. Choose wider buckets.`);
+    }
+    const found = await this.log.countHistory({ accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, bucketMs });
+    const counts = new Map(found.map((b) => [b.startMs, b.count]));
+    const Buckets = Array.from({ length: Math.max(0, n) }, (_, i) => ({ StartTime: new Date(startMs + i * bucketMs), Count: counts.get(startMs + i * bucketMs) ?? 0 }));
+    return { Buckets, Total: found.reduce((t, b) => t + b.count, 0), BucketSeconds: bucketSeconds };
+  }
+
+  async lookupEvents(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
+    const { attribute, category } = this.attributeOf(req);
     const maxResults = req.MaxResults ?? 50;
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
       throw new InvalidMaxResultsException('Value for MaxResults is invalid. Valid values are 1 through 50.');
     }
-    const earliest = now.getTime() - this.retentionMs;
-    const startMs = Math.max(req.StartTime?.getTime() ?? earliest, earliest);
-    const endMs = req.EndTime?.getTime() ?? now.getTime();
-    if (req.StartTime && req.EndTime && req.StartTime.getTime() > req.EndTime.getTime()) {
-      throw new InvalidTimeRangeException('Start time must be earlier than or equal to end time.');
-    }
+    const { startMs, endMs } = this.spanOf(req, now);
     const paramHash = createHash('sha256')
       .update(JSON.stringify([accountId, region, category ?? 'management', attribute ?? null, req.StartTime?.getTime() ?? null, req.EndTime?.getTime() ?? null]))
       .digest('base64url')

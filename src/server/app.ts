@@ -157,7 +157,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels, imports: lakeImports }, onUnexpectedError }),
     createCloudTrailDataService({ ingest, channels, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
-    createIngestService({ ingest, onUnexpectedError }),
+    createIngestService({ ingest, history, onUnexpectedError }),
     createEventsService({ rules: eventRules, onUnexpectedError }),
   ]) {
     services.set(s.signingName, s);
@@ -203,7 +203,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       body: Buffer.alloc(0),
     };
     // Until the signature names the service, guess from the request's shape which error format to speak.
-    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname === INGEST_PATH ? INGEST_SIGNING_NAME : url.pathname === '/PutAuditEvents' ? 'cloudtrail-data' : 's3');
+    let errorService: Service | undefined = req.headers['x-amz-target'] ? undefined : services.get(url.pathname.startsWith('/v1/') ? INGEST_SIGNING_NAME : url.pathname === '/PutAuditEvents' ? 'cloudtrail-data' : 's3');
     try {
       incoming.body = await readBody(req);
       const cred = parseCredential(incoming);

@@ -60,6 +60,12 @@ export interface HistoryQuery {
   before?: { timeMs: number; seq: number };
 }
 
+/** Events per time bucket for a LookupEvents-style query (the console's histogram). */
+export interface HistoryCountQuery extends Omit<HistoryQuery, 'limit' | 'before'> {
+  /** Bucket width; buckets start at startMs. */
+  bucketMs: number;
+}
+
 /** A lookup's hit: the record, with its lookup keys so a lookup answers without parsing `json`. */
 export interface HistoryRow extends Pick<IndexedEvent, 'eventId' | 'eventName' | 'eventSource' | 'username' | 'accessKeyId' | 'readOnly' | 'resources'> {
   seq: number;
@@ -91,6 +97,8 @@ export interface EventLog {
   append(events: IndexedEvent[]): Promise<Appended[]>;
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  /** How many events match, per bucket (only buckets holding some), oldest first. */
+  countHistory(q: HistoryCountQuery): Promise<{ startMs: number; count: number }[]>;
   /** Entries after `afterSeq`, in order, for readers. */
   readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
   /** A reader's checkpoint with the state it keeps beside it (e.g. a batch in progress), written together. */

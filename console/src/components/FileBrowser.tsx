@@ -1,13 +1,13 @@
 /** Browse a trail's delivered files folder by folder; open a log or digest file as JSON. */
 import { useEffect, useState } from 'react';
-import { useClients } from '../lib/clients-context.js';
+import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { listFolder, readJsonGz, type Listing } from '../lib/s3files.js';
 import { fmtTime } from '../lib/time.js';
 import { JsonView } from './JsonView.js';
 
 export function FileBrowser({ bucket, prefix: root }: { bucket: string; prefix: string }) {
-  const { s3 } = useClients();
+  const s3 = useS3();
   const [prefix, setPrefix] = useState(root);
   const [listing, setListing] = useState<Listing>();
   const [file, setFile] = useState<{ key: string; json: unknown }>();

@@ -2,15 +2,18 @@
 import { useState } from 'react';
 import type { Trail } from '@aws-sdk/client-cloudtrail';
 import { useClients } from '../lib/clients-context.js';
+import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { localInput } from '../lib/time.js';
 import { validateInBrowser, type FileResult, type ValidateSummary } from '../lib/validate.js';
 import { Progress } from './Progress.js';
 
 export function ValidatePanel({ trail }: { trail: Trail }) {
-  const { cloudtrail, s3, session } = useClients();
+  const { cloudtrail, session } = useClients();
+  const s3 = useS3();
   const [from, setFrom] = useState(localInput(new Date(Date.now() - 86_400_000)));
-  const [to, setTo] = useState(localInput(new Date()));
+  // Empty means now, as the CLI's --end-time defaults to now.
+  const [to, setTo] = useState('');
   const [files, setFiles] = useState<FileResult[]>([]);
   const [progress, setProgress] = useState<{ done: number; total: number }>();
   const [lines, setLines] = useState<string[]>([]);
@@ -37,7 +40,7 @@ export function ValidatePanel({ trail }: { trail: Trail }) {
       const s = await validateInBrowser(
         cloudtrail,
         s3,
-        { trailArn: trail.TrailARN!, start: new Date(from), end: new Date(to), region: session.region, bucket: trail.S3BucketName!, prefix: trail.S3KeyPrefix, verbose: true },
+        { trailArn: trail.TrailARN!, start: new Date(from), end: to ? new Date(to) : new Date(), region: session.region, bucket: trail.S3BucketName!, prefix: trail.S3KeyPrefix, verbose: true },
         {
           out: (l) => text.push(l),
           err: (l) => text.push(l),
@@ -70,7 +73,7 @@ export function ValidatePanel({ trail }: { trail: Trail }) {
           <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
         </label>
         <label>
-          End
+          End (empty: now)
           <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />
         </label>
         <button type="button" className="primary" onClick={() => void run()} disabled={running}>

@@ -3,8 +3,6 @@
  * sessionStorage only. Every page calls the same public APIs as the AWS CLI, signed with it.
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 
 export interface Session {
   accessKeyId: string;
@@ -33,23 +31,21 @@ export function saveSession(s: Session | undefined): void {
 export interface Clients {
   session: Session;
   cloudtrail: CloudTrailClient;
-  events: EventBridgeClient;
-  s3: S3Client;
 }
 
-export function clientsFor(session: Session, endpoint = window.location.origin): Clients {
-  const common = {
+/** What every SDK client of this session is made with: this server, this key pair and region. */
+export function clientConfig(session: Session, endpoint = window.location.origin) {
+  return {
     endpoint,
     region: session.region,
     credentials: { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey },
     maxAttempts: 2,
   };
-  return {
-    session,
-    cloudtrail: new CloudTrailClient(common),
-    events: new EventBridgeClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: true }),
-  };
+}
+
+/** CloudTrail's client; the EventBridge and S3 clients load with the pages that use them (lib/more-clients). */
+export function clientsFor(session: Session): Clients {
+  return { session, cloudtrail: new CloudTrailClient(clientConfig(session)) };
 }
 
 /** An AWS error's code and message, for showing to the user. */

@@ -2,7 +2,7 @@
  * Event history: LookupEvents with AWS's filters, a virtualised table with infinite scroll,
  * the full record in a side panel, exports with progress, a histogram and a live mode.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { LookupAttributeKey } from '@aws-sdk/client-cloudtrail';
 import { useClients } from '../lib/clients-context.js';
@@ -12,7 +12,12 @@ import { RELATIVE, fmtTime, localInput, resolveRange, type TimeRange } from '../
 import { download, toCsv } from '../lib/download.js';
 import { JsonView } from '../components/JsonView.js';
 import { Progress } from '../components/Progress.js';
-import { TimeHistogram, bucketize } from '../components/TimeHistogram.js';
+import { fromCounts, type Bucket } from '../lib/buckets.js';
+import { countEvents } from '../lib/counts.js';
+import { bucketMs } from '../lib/time.js';
+
+// The chart library loads after the table: the first page of events does not wait for it.
+const TimeHistogram = lazy(() => import('../components/TimeHistogram.js').then((m) => ({ default: m.TimeHistogram })));
 
 const COLUMNS: { label: string; cell: (r: Row) => string }[] = [
   { label: 'Event time', cell: (r) => fmtTime(r.time) },
@@ -28,7 +33,7 @@ const COLUMNS: { label: string; cell: (r: Row) => string }[] = [
 const ROW_HEIGHT = 34;
 
 export function EventHistory() {
-  const { cloudtrail } = useClients();
+  const { cloudtrail, session } = useClients();
   const [key, setKey] = useState<LookupAttributeKey>('EventName');
   const [value, setValue] = useState('');
   const [range, setRange] = useState<TimeRange>({ kind: 'relative', relative: '1d', from: localInput(new Date(Date.now() - 86_400_000)), to: localInput(new Date()) });
@@ -140,10 +145,29 @@ export function EventHistory() {
     }
   };
 
-  const histogram = useMemo(
-    () => bucketize(rows.map((r) => r.time?.getTime() ?? 0), filter.start.getTime(), filter.end.getTime()),
-    [rows, filter],
-  );
+  // Exact counts over the whole range from the server (CountEvents), refreshed every 10 s in live mode.
+  const [histogram, setHistogram] = useState<Bucket[]>([]);
+  const [total, setTotal] = useState<number>();
+  useEffect(() => {
+    const abort = new AbortController();
+    const load = (): void => {
+      const f = live ? { ...filter, end: new Date() } : filter;
+      const seconds = bucketMs(f.end.getTime() - f.start.getTime()) / 1000;
+      countEvents(session, f, seconds, abort.signal)
+        .then((c) => {
+          setHistogram(fromCounts(c.Buckets, c.BucketSeconds));
+          setTotal(c.Total);
+        })
+        .catch(() => undefined);
+    };
+    setTotal(undefined);
+    load();
+    const timer = live ? setInterval(load, 10_000) : undefined;
+    return () => {
+      abort.abort();
+      clearInterval(timer);
+    };
+  }, [session, filter, live]);
 
   return (
     <section aria-labelledby="eh-title" className={`page events-page${selected ? ' with-panel' : ''}`}>
@@ -225,9 +249,12 @@ export function EventHistory() {
           </button>
         </div>
       )}
-      <TimeHistogram data={histogram} label="Events over the time range" />
+      <Suspense fallback={<div style={{ height: 140 }} />}>
+        <TimeHistogram data={histogram} label="Events over the time range" />
+      </Suspense>
       <p className="muted small" aria-live="polite" data-testid="eh-status">
-        {rows.length.toLocaleString()} {rows.length === 1 ? 'event' : 'events'} {complete ? '(all of the range)' : 'loaded (scroll for more; the histogram covers the loaded events)'}
+        {rows.length.toLocaleString()} {rows.length === 1 ? 'event' : 'events'} {complete ? 'shown (all of the range)' : `loaded${total !== undefined ? ` of ${total.toLocaleString()}` : ''} (scroll for more)`}
+        {filter.hideReadOnly && filter.value.trim() ? ' · the histogram includes read-only events' : ''}
         {firstPageMs !== undefined ? ` · first page in ${firstPageMs} ms` : ''}
         {loading ? ' · loading…' : ''}
       </p>

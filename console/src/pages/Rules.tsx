@@ -14,6 +14,7 @@ import {
   type Target,
 } from '@aws-sdk/client-eventbridge';
 import { useClients } from '../lib/clients-context.js';
+import { useEventBridge } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { lookupPage, type Row } from '../lib/events.js';
 import { envelopeFor, ruleCounters, type RuleCounters } from '../lib/rules.js';
@@ -22,7 +23,7 @@ import { fmtTime } from '../lib/time.js';
 import { CodeEditor } from '../components/CodeEditor.js';
 
 export function Rules() {
-  const { events } = useClients();
+  const events = useEventBridge();
   const [rules, setRules] = useState<Rule[]>([]);
   const [counters, setCounters] = useState<RuleCounters>({});
   const [selected, setSelected] = useState<string>();
@@ -145,7 +146,8 @@ export function Rules() {
 }
 
 function CreateRule({ onDone }: { onDone: (name: string) => Promise<void> }) {
-  const { events, cloudtrail } = useClients();
+  const events = useEventBridge();
+  const { cloudtrail } = useClients();
   const dark = useDark();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -240,7 +242,7 @@ function CreateRule({ onDone }: { onDone: (name: string) => Promise<void> }) {
 }
 
 function Targets({ rule }: { rule: string }) {
-  const { events } = useClients();
+  const events = useEventBridge();
   const [targets, setTargets] = useState<Target[]>([]);
   const [id, setId] = useState('');
   const [arn, setArn] = useState('');

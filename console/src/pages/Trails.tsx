@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { CreateTrailCommand, DeleteTrailCommand, DescribeTrailsCommand, GetTrailStatusCommand, StartLoggingCommand, StopLoggingCommand, type GetTrailStatusCommandOutput, type Trail } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { useClients } from '../lib/clients-context.js';
+import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { fmtTime } from '../lib/time.js';
 import { SelectorsEditor } from '../components/SelectorsEditor.js';
@@ -22,9 +23,10 @@ export function Trails() {
   const refresh = useCallback(async () => {
     try {
       const list = (await cloudtrail.send(new DescribeTrailsCommand({}))).trailList ?? [];
-      setTrails(list);
       const st: Record<string, Status> = {};
       await Promise.all(list.map(async (t) => (st[t.TrailARN!] = await cloudtrail.send(new GetTrailStatusCommand({ Name: t.TrailARN })))));
+      // Trails and their status together: a row never shows a status it has not read yet.
+      setTrails(list);
       setStatus(st);
     } catch (e) {
       setError(errorText(e));
@@ -144,7 +146,8 @@ export function Trails() {
 }
 
 function CreateTrail({ onDone }: { onDone: () => Promise<void> }) {
-  const { cloudtrail, s3 } = useClients();
+  const { cloudtrail } = useClients();
+  const s3 = useS3();
   const [buckets, setBuckets] = useState<string[]>([]);
   const [name, setName] = useState('');
   const [bucket, setBucket] = useState('');

@@ -12,6 +12,8 @@
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../types.js';
 import { restJsonError, restJsonResponse, runRestJsonOperation } from '../../protocols/rest-json.js';
 import type { Ingest } from '../../pipeline/ingest.js';
+import type { EventHistory } from '../../domain/event-history.js';
+import { COUNT_PATH, countEvents, countResultJson } from './count-events.js';
 import type { CloudTrailRecord } from '../../domain/record.js';
 import { IDEMPOTENCY_ID_RE, normalizeIngestRecord, type RecordProblem } from '../../domain/ingest-record.js';
 import { ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
@@ -21,10 +23,13 @@ export const INGEST_SIGNING_NAME = 'opentrail';
 /** The one operation's path. */
 export const INGEST_PATH = '/v1/events';
 export const INGEST_EVENT_SOURCE = 'ingest.opentrail.dev';
+/** Event source of CountEvents in event history. */
+export const HISTORY_EVENT_SOURCE = 'history.opentrail.dev';
 export const MAX_EVENTS_PER_BATCH = 1000;
 
 export interface IngestServiceDeps {
   ingest: Ingest;
+  history: EventHistory;
   onUnexpectedError?: (err: unknown, operation: string) => void;
 }
 
@@ -85,11 +90,30 @@ export function createIngestService(deps: IngestServiceDeps): Service {
     signingName: INGEST_SIGNING_NAME,
     encodeError: (err, requestId) => encodeError(err, requestId),
     async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
+      if (req.method === 'POST' && req.path === COUNT_PATH) {
+        return runRestJsonOperation({
+          operation: 'CountEvents',
+          run: () => countEvents(deps.history, ctx.accountId, ctx.region, req.body),
+          ok: (result) => restJsonResponse(200, countResultJson(result), ctx.requestId),
+          encodeError: (err) => encodeError(err, ctx.requestId),
+          audit: (err) => ({
+            eventSource: HISTORY_EVENT_SOURCE,
+            eventName: 'CountEvents',
+            readOnly: true,
+            requestParameters: err ? null : (JSON.parse(req.body.length ? req.body.toString('utf8') : '{}') as Record<string, unknown>),
+            responseElements: null,
+            errorCode: err?.code,
+            errorMessage: err?.message,
+          }),
+          onUnexpectedError: deps.onUnexpectedError,
+          internalMessage: 'The events could not be counted.',
+        });
+      }
       const operation = req.method === 'POST' && req.path === INGEST_PATH ? 'PutEvents' : 'Unknown';
       return runRestJsonOperation({
         operation,
         run: () => {
-          if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST /v1/events`);
+          if (operation === 'Unknown') throw new UnknownOperationException(`No operation at ${req.method} ${req.path}; events are sent with POST ${INGEST_PATH}, counted with POST ${COUNT_PATH}`);
           return putEvents(req, ctx);
         },
         ok: (result) => restJsonResponse(200, result, ctx.requestId),

@@ -1,10 +1,10 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
-import { historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
+import { historyCounter, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -51,6 +51,7 @@ export class SqliteEventLog implements EventLog {
   private readonly history: HistoryIndex;
   private readonly reader: HistoryReaderHandle;
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
+  private readonly countHistoryHere: (q: HistoryCountQuery) => { startMs: number; count: number }[];
 
   /** `indexIntervalMs`: how often the worker thread indexes (and, every fifth time, checkpoints). */
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
@@ -64,6 +65,7 @@ export class SqliteEventLog implements EventLog {
     this.history.indexAll();
     this.worker = startLogWorker(file, opts.indexIntervalMs);
     this.readHistory = historyReader(this.db, this.stmt, this.history);
+    this.countHistoryHere = historyCounter(this.db, this.history);
     this.reader = startHistoryReader(file);
   }
 
@@ -82,6 +84,18 @@ export class SqliteEventLog implements EventLog {
       }
     }
     return this.readHistory(q);
+  }
+
+  /** On the reader thread too: a histogram over a million events is a long range scan. */
+  async countHistory(q: HistoryCountQuery): Promise<{ startMs: number; count: number }[]> {
+    if (this.reader.alive) {
+      try {
+        return await this.reader.count(q);
+      } catch (e) {
+        if (this.reader.alive) throw e;
+      }
+    }
+    return this.countHistoryHere(q);
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {

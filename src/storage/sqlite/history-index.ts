@@ -11,7 +11,7 @@
  * unindexed tail of the log, so a committed event is visible at once.
  */
 import type Database from 'better-sqlite3';
-import type { HistoryQuery, LookupKey } from '../interfaces.js';
+import type { HistoryCountQuery, HistoryQuery, LookupKey } from '../interfaces.js';
 
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS scopes (
@@ -172,6 +172,37 @@ export class HistoryIndex {
     out.push(...tail);
     out.sort((a, b) => b.timeMs - a.timeMs || b.seq - a.seq);
     return out.slice(0, q.limit);
+  }
+
+  /**
+   * Matching events per bucket: one range scan of the index and of the unindexed tail, grouped.
+   * Call it inside a read transaction, like find().
+   */
+  count(q: HistoryCountQuery): { startMs: number; count: number }[] {
+    const indexedSeq = this.indexed;
+    const key = q.attribute?.key;
+    const value = key === undefined ? '' : q.attribute!.value;
+    const counts = new Map<number, number>();
+    const add = (rows: { b: number; n: number }[]): void => {
+      for (const r of rows) counts.set(r.b, (counts.get(r.b) ?? 0) + r.n);
+    };
+    const scope = this.scopeId(q.accountId, q.region, q.category);
+    if (scope !== undefined) {
+      add(
+        this.stmt(
+          `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ? GROUP BY b`,
+        ).all(q.startMs, q.bucketMs, scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs) as { b: number; n: number }[],
+      );
+    }
+    const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
+    const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
+    add(
+      this.stmt(
+        `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM events
+         WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter} GROUP BY b`,
+      ).all(q.startMs, q.bucketMs, indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams) as { b: number; n: number }[],
+    );
+    return [...counts].sort((a, b) => a[0] - b[0]).map(([b, count]) => ({ startMs: q.startMs + b * q.bucketMs, count }));
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { HistoryQuery, HistoryRow } from '../interfaces.js';
+import type { HistoryCountQuery, HistoryQuery, HistoryRow } from '../interfaces.js';
 import { HistoryIndex } from './history-index.js';
 import { statementCache } from './open.js';
 
@@ -47,14 +47,23 @@ export function historyReader(db: Database.Database, stmt: (sql: string) => Data
   });
 }
 
+/** Per-bucket counts, in one snapshot. */
+export function historyCounter(db: Database.Database, index: HistoryIndex): (q: HistoryCountQuery) => { startMs: number; count: number }[] {
+  return db.transaction((q: HistoryCountQuery) => index.count(q));
+}
+
+type Counts = { startMs: number; count: number }[];
+
 export interface HistoryReaderHandle {
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  count(q: HistoryCountQuery): Promise<Counts>;
   /** False once the thread has gone (the caller then reads on its own connection). */
   readonly alive: boolean;
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; rows?: HistoryRow[]; error?: string };
+type Reply = { id: number; rows?: HistoryRow[]; counts?: Counts; error?: string };
+type Request = { id: number; q: HistoryQuery } | { id: number; c: HistoryCountQuery };
 
 export function startHistoryReader(file: string): HistoryReaderHandle {
   // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
@@ -65,13 +74,13 @@ export function startHistoryReader(file: string): HistoryReaderHandle {
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let alive = true;
   let nextId = 0;
-  const pending = new Map<number, { resolve: (rows: HistoryRow[]) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   worker.on('message', (m: Reply) => {
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
     if (pending.size === 0) worker.unref();
-    if (m.rows) p.resolve(m.rows);
+    if (m.error === undefined) p.resolve(m);
     else p.reject(new Error(m.error ?? 'the history lookup failed'));
   });
   worker.on('exit', () => {
@@ -79,18 +88,23 @@ export function startHistoryReader(file: string): HistoryReaderHandle {
     for (const p of pending.values()) p.reject(new Error('the history reader stopped'));
     pending.clear();
   });
+  const ask = (m: Request): Promise<Reply> => {
+    if (!alive) return Promise.reject(new Error('the history reader stopped'));
+    return new Promise((resolve, reject) => {
+      pending.set(m.id, { resolve, reject });
+      worker.ref();
+      worker.postMessage(m);
+    });
+  };
   return {
     get alive() {
       return alive;
     },
-    lookup(q: HistoryQuery): Promise<HistoryRow[]> {
-      if (!alive) return Promise.reject(new Error('the history reader stopped'));
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.ref();
-        worker.postMessage({ id, q });
-      });
+    async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
+      return (await ask({ id: nextId++, q })).rows ?? [];
+    },
+    async count(c: HistoryCountQuery): Promise<Counts> {
+      return (await ask({ id: nextId++, c })).counts ?? [];
     },
     async stop(): Promise<void> {
       if (alive) {
@@ -108,14 +122,16 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   const stmt = statementCache(db);
-  const read = historyReader(db, stmt, new HistoryIndex(db, stmt));
-  parentPort.on('message', (m: 'stop' | { id: number; q: HistoryQuery }) => {
+  const index = new HistoryIndex(db, stmt);
+  const read = historyReader(db, stmt, index);
+  const counter = historyCounter(db, index);
+  parentPort.on('message', (m: 'stop' | Request) => {
     if (m === 'stop') {
       db.close();
       process.exit(0);
     }
     try {
-      parentPort!.postMessage({ id: m.id, rows: read(m.q) } satisfies Reply);
+      parentPort!.postMessage(('q' in m ? { id: m.id, rows: read(m.q) } : { id: m.id, counts: counter(m.c) }) satisfies Reply);
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
     }
