@@ -69,8 +69,27 @@ test('hourly counts match what LookupEvents pages through, bucket by bucket and 
       assert.equal(b.Count, inBucket, `bucket ${new Date(b.StartTime * 1000).toISOString()} for ${JSON.stringify(attr)}`);
     }
   }
+  // Bucket edges that cut minutes, and a range that starts and ends mid-minute: still exact.
+  const ragged = { start: new Date(base + 37_000), end: new Date(base + 9 * HOUR + 17 * 60_000 + 29_000) };
+  for (const attr of [undefined, { AttributeKey: 'ReadOnly' as const, AttributeValue: 'false' }]) {
+    const r = await count({ StartTime: ragged.start.toISOString(), EndTime: ragged.end.toISOString(), BucketSeconds: 1234, LookupAttributes: attr ? [attr] : undefined });
+    const times = await lookupAll(ragged.start, ragged.end, attr);
+    assert.equal(r.json.Total, times.length);
+    for (const b of r.json.Buckets) {
+      const lo = b.StartTime * 1000;
+      assert.equal(b.Count, times.filter((t) => t.getTime() >= lo && t.getTime() < lo + 1_234_000).length, `ragged bucket ${new Date(lo).toISOString()}`);
+    }
+  }
   const all = await count({ StartTime: start.toISOString(), EndTime: end.toISOString(), BucketSeconds: 3600 });
   assert.deepEqual(all.json.Buckets.map((b) => b.Count), Array.from({ length: 10 }, (_, h) => 3 * h + 1));
+});
+
+test('counts survive a restart (per-minute counts rebuilt or kept)', async () => {
+  const body = { StartTime: base / 1000, EndTime: (base + 10 * HOUR - 1) / 1000, BucketSeconds: 3600 };
+  const before = await count(body);
+  await ts.restart();
+  const after = await count(body);
+  assert.deepEqual(after.json.Buckets, before.json.Buckets);
 });
 
 test("AWS's lookup errors, and bucket limits, as typed errors", async () => {

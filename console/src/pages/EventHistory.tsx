@@ -58,6 +58,7 @@ export function EventHistory() {
     setRows([]);
     setNext(undefined);
     setComplete(false);
+    setFirstPageMs(undefined);
     setSelected(undefined);
     setError(undefined);
     setLoading(true);
@@ -145,10 +146,12 @@ export function EventHistory() {
     }
   };
 
-  // Exact counts over the whole range from the server (CountEvents), refreshed every 10 s in live mode.
+  // Exact counts over the whole range from the server (CountEvents), refreshed every 10 s in live
+  // mode; asked once the first page is in, so the table never waits behind the histogram.
   const [histogram, setHistogram] = useState<Bucket[]>([]);
   const [total, setTotal] = useState<number>();
   useEffect(() => {
+    if (firstPageMs === undefined) return;
     const abort = new AbortController();
     const load = (): void => {
       const f = live ? { ...filter, end: new Date() } : filter;
@@ -167,7 +170,7 @@ export function EventHistory() {
       abort.abort();
       clearInterval(timer);
     };
-  }, [session, filter, live]);
+  }, [session, filter, live, firstPageMs === undefined]);
 
   return (
     <section aria-labelledby="eh-title" className={`page events-page${selected ? ' with-panel' : ''}`}>

@@ -62,6 +62,7 @@ export class SqliteEventLog implements EventLog {
     // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
     this.db.pragma('wal_autocheckpoint = 0');
     this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
+    this.history.buildMinutes();
     this.history.indexAll();
     this.worker = startLogWorker(file, opts.indexIntervalMs);
     this.readHistory = historyReader(this.db, this.stmt, this.history);

@@ -30,7 +30,34 @@ CREATE TABLE IF NOT EXISTS hist (
   PRIMARY KEY (scope, kind, value, time_ms, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hist_minutes (
+  scope INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (scope, kind, value, minute)
+) WITHOUT ROWID;
 `;
+
+/**
+ * Events per minute for the two entry kinds a histogram over many events asks for (every event,
+ * ReadOnly), kept with the index: CountEvents sums minutes instead of scanning a million entries.
+ */
+const MINUTE_KINDS = [0, 5];
+const MINUTE = 60_000;
+
+/** Per-minute counts of kinds 0 and 5 for the events `where` selects (on `e`), as SQL rows. */
+function minutesOf(where: string): string {
+  return `
+    SELECT s.id AS scope, 0 AS kind, '' AS value, e.time_ms / ${MINUTE} AS minute, count(*) AS n
+    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    WHERE ${where} GROUP BY 1, 4
+    UNION ALL
+    SELECT s.id, 5, CASE e.read_only WHEN 1 THEN 'true' ELSE 'false' END, e.time_ms / ${MINUTE}, count(*)
+    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    WHERE ${where} AND e.read_only IS NOT NULL GROUP BY 1, 3, 4`;
+}
 
 /** Entry kinds: 0 is every event (no attribute); the rest are LookupEvents attributes. */
 export const KIND: Record<LookupKey | 'Time', number> = {
@@ -100,6 +127,10 @@ export class HistoryIndex {
     const entries = this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${entriesOf('e.seq > ? AND e.seq <= ?')} ORDER BY 1, 2, 3, 4, 5`);
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    const minutes = this.stmt(
+      `INSERT INTO hist_minutes (scope, kind, value, minute, n) SELECT * FROM (${minutesOf('e.seq > ? AND e.seq <= ?')}) WHERE true
+       ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
+    );
     this.batch = this.db.transaction((limit: number): number => {
       const from = this.indexed;
       const last = (maxSeq.get() as { s: number }).s;
@@ -107,6 +138,7 @@ export class HistoryIndex {
       if (hi <= from) return 0;
       addScopes.run(from, hi);
       entries.run(from, hi);
+      minutes.run(from, hi, from, hi);
       save.run(hi);
       return hi - from;
     });
@@ -175,24 +207,62 @@ export class HistoryIndex {
   }
 
   /**
-   * Matching events per bucket: one range scan of the index and of the unindexed tail, grouped.
-   * Call it inside a read transaction, like find().
+   * Fill the per-minute counts from the events already indexed, once (a data folder made before
+   * they existed). Call on the writing connection.
+   */
+  buildMinutes(): void {
+    if (this.stmt("SELECT 1 FROM log_meta WHERE name = 'minutes_built'").get()) return;
+    this.db.transaction(() => {
+      this.stmt('DELETE FROM hist_minutes').run();
+      this.stmt(`INSERT INTO hist_minutes (scope, kind, value, minute, n) ${minutesOf('e.seq <= ?')}`).run(this.indexed, this.indexed);
+      this.stmt("INSERT INTO log_meta (name, value) VALUES ('minutes_built', 1)").run();
+    })();
+  }
+
+  /**
+   * Matching events per bucket. Every event and ReadOnly sum the per-minute counts for whole
+   * minutes inside one bucket, and count the rest (the range's ragged ends, minutes a bucket
+   * boundary cuts) exactly from the index; other attributes scan the index range, grouped. The
+   * unindexed tail is counted from the log. Call it inside a read transaction, like find().
    */
   count(q: HistoryCountQuery): { startMs: number; count: number }[] {
     const indexedSeq = this.indexed;
     const key = q.attribute?.key;
     const value = key === undefined ? '' : q.attribute!.value;
+    const kind = KIND[key ?? 'Time'];
     const counts = new Map<number, number>();
     const add = (rows: { b: number; n: number }[]): void => {
       for (const r of rows) counts.set(r.b, (counts.get(r.b) ?? 0) + r.n);
     };
     const scope = this.scopeId(q.accountId, q.region, q.category);
     if (scope !== undefined) {
-      add(
-        this.stmt(
-          `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ? GROUP BY b`,
-        ).all(q.startMs, q.bucketMs, scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs) as { b: number; n: number }[],
+      const exact = this.stmt(
+        `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM hist
+         WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ? GROUP BY b`,
       );
+      const scan = (from: number, to: number): void => {
+        if (from <= to) add(exact.all(q.startMs, q.bucketMs, scope, kind, value, from, to) as { b: number; n: number }[]);
+      };
+      if (!MINUTE_KINDS.includes(kind)) scan(q.startMs, q.endMs);
+      else {
+        const first = Math.ceil(q.startMs / MINUTE);
+        const last = Math.floor((q.endMs + 1) / MINUTE) - 1;
+        if (first > last) scan(q.startMs, q.endMs);
+        else {
+          scan(q.startMs, first * MINUTE - 1);
+          scan((last + 1) * MINUTE, q.endMs);
+          const rows = this.stmt('SELECT minute, n FROM hist_minutes WHERE scope = ? AND kind = ? AND value = ? AND minute >= ? AND minute <= ?').all(scope, kind, value, first, last) as {
+            minute: number;
+            n: number;
+          }[];
+          for (const r of rows) {
+            const lo = r.minute * MINUTE;
+            const b = Math.floor((lo - q.startMs) / q.bucketMs);
+            if (Math.floor((lo + MINUTE - 1 - q.startMs) / q.bucketMs) === b) add([{ b, n: r.n }]);
+            else scan(lo, lo + MINUTE - 1);
+          }
+        }
+      }
     }
     const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
     const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
@@ -218,7 +288,13 @@ export class HistoryIndex {
       if (seqs.length >= limit) break;
     }
     if (seqs.length > 0) {
-      this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(JSON.stringify(seqs));
+      const list = JSON.stringify(seqs);
+      // Take the purged events out of their minutes' counts before their rows go.
+      for (const m of this.stmt(minutesOf('e.seq IN (SELECT value FROM json_each(?))')).all(list, list) as { scope: number; kind: number; value: string; minute: number; n: number }[]) {
+        this.stmt('UPDATE hist_minutes SET n = n - ? WHERE scope = ? AND kind = ? AND value = ? AND minute = ?').run(m.n, m.scope, m.kind, m.value, m.minute);
+      }
+      this.stmt('DELETE FROM hist_minutes WHERE n <= 0').run();
+      this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(list);
     }
     return seqs;
   }
