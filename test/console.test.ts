@@ -6,20 +6,31 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CreateEventDataStoreCommand, DescribeTrailsCommand, GetTrailCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateEventDataStoreCommand, CreateTrailCommand, GetEventSelectorsCommand, DescribeTrailsCommand, GetTrailCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateApiDestinationCommand, CreateConnectionCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, webhook, type TestServer } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.OPENTRAIL_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'opentrail-shots-'));
 let ts: TestServer;
 let browser: Browser;
 let page: Page;
+let refuser: Awaited<ReturnType<typeof webhook>>;
+let refusingDestination: string;
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Events of the last day, paged through with LookupEvents from Node. */
 async function pageCount(): Promise<number> {
@@ -42,13 +53,21 @@ async function shot(name: string, fullPage = false): Promise<void> {
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); .ci/run does`);
   mkdirSync(SHOTS, { recursive: true });
-  ts = await startTestServer({ env: { OPENTRAIL_DELIVERY_INTERVAL: '0.2', OPENTRAIL_DIGEST_INTERVAL: '5', OPENTRAIL_LAKE_INTERVAL_MS: '200' } });
+  ts = await startTestServer({ env: { OPENTRAIL_DELIVERY_INTERVAL: '0.2', OPENTRAIL_DIGEST_INTERVAL: '5', OPENTRAIL_LAKE_INTERVAL_MS: '200', OPENTRAIL_RULES_RETRY_BASE_MS: '20' } });
   const ct = ts.client();
   const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
   await s3.send(new CreateBucketCommand({ Bucket: 'console-logs' }));
   await ct.send(new CreateEventDataStoreCommand({ Name: 'all-events', RetentionPeriod: 90 }));
   for (let i = 0; i < 3; i++) await ct.send(new DescribeTrailsCommand({}));
   await expectAwsError(ct.send(new GetTrailCommand({ Name: 'no-such-trail' })), 'TrailNotFoundException');
+  // An HTTP endpoint that refuses events, as an API destination (for the dead-letter queue).
+  refuser = await webhook(() => 400);
+  const eb = new EventBridgeClient({ endpoint: ts.app.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  const conn = await eb.send(new CreateConnectionCommand({ Name: 'refuser', AuthorizationType: 'API_KEY', AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'x-api-key', ApiKeyValue: 'k' } } }));
+  refusingDestination = (
+    await eb.send(new CreateApiDestinationCommand({ Name: 'refuser', ConnectionArn: conn.ConnectionArn, InvocationEndpoint: `${refuser.url}/`, HttpMethod: 'POST' }))
+  ).ApiDestinationArn!;
+  eb.destroy();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on('pageerror', (e) => console.error('page error:', e));
@@ -57,6 +76,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await ts?.close();
+  await refuser?.close();
 });
 
 test('sign-in: a wrong secret is refused with the server error; the right pair signs in', async () => {
@@ -81,7 +101,7 @@ test('event history: filter by event name, open the record, error code shown', a
   const before = await pageCount();
   await page.getByRole('button', { name: 'Apply' }).click();
   const chart = page.getByRole('figure', { name: 'Events over the time range' });
-  await page.waitForFunction(() => Number(document.querySelector('figure[data-total]')?.getAttribute('data-total')) > 0);
+  await page.waitForFunction((n) => Number(document.querySelector('figure[data-total]')?.getAttribute('data-total')) >= n, before);
   const charted = Number(await chart.getAttribute('data-total'));
   assert.ok(charted >= before && charted <= (await pageCount()), `histogram total ${charted}, LookupEvents ${before}`);
   await page.getByLabel('Lookup attribute').selectOption('EventName');
@@ -100,6 +120,27 @@ test('event history: filter by event name, open the record, error code shown', a
   // The SDK sees the same event the console shows.
   const out = await ts.client().send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetTrail' }] }));
   assert.ok(text?.includes(out.Events![0]!.EventId!));
+  // Download the filtered set as CSV: one row per GetTrail event, with AWS's columns.
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const lines = readFileSync((await csv.path())!, 'utf8').trim().split(/\r\n/);
+  assert.equal(lines[0], 'eventTime,userName,eventName,resourceType,resourceName,eventSource,accessKeyId,sourceIPAddress,errorCode,eventId,readOnly');
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /,GetTrail,.*,TrailNotFoundException,/);
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSON' }).click()]);
+  const records = (JSON.parse(readFileSync((await json.path())!, 'utf8')) as { Records: { eventName: string }[] }).Records;
+  assert.deepEqual(records.map((r) => r.eventName), ['GetTrail']);
+  // Live mode: a call made now shows up without Apply (the GetTrail filter stays).
+  const failures = page.getByRole('row').filter({ hasText: 'TrailNotFoundException' });
+  await failures.first().waitFor();
+  const seen = await failures.count();
+  await page.getByLabel('Live').check();
+  await expectAwsError(ts.client().send(new GetTrailCommand({ Name: 'live-probe' })), 'TrailNotFoundException');
+  await page.waitForFunction(
+    (n) => [...document.querySelectorAll('[role="row"]')].filter((r) => r.textContent?.includes('TrailNotFoundException')).length === n,
+    seen + 1,
+    { timeout: 15_000 },
+  );
+  await page.getByLabel('Live').uncheck();
 });
 
 test('trails: create with log validation, see delivered files, validate them in the browser', async () => {
@@ -124,6 +165,21 @@ test('trails: create with log validation, see delivered files, validate them in 
   await files.getByRole('button', { name: /^📄 .*\.json\.gz$/ }).first().click();
   await files.getByText('"Records"').waitFor();
   await shot('trail-files');
+  // Advanced selectors from the form, read back with the SDK.
+  await row.getByRole('button', { name: 'Selectors' }).click();
+  const editor = page.getByRole('region', { name: 'Event selectors of console-trail' });
+  await editor.getByLabel('Advanced').check();
+  await editor.getByRole('button', { name: 'Add advanced selector' }).click();
+  await editor.getByLabel('Name', { exact: true }).fill('writes only');
+  await editor.getByRole('button', { name: 'Add condition' }).click();
+  await editor.getByLabel('Field').nth(1).selectOption('readOnly');
+  await editor.getByLabel('Values (comma-separated)').nth(1).fill('false');
+  await editor.getByRole('button', { name: 'Save selectors' }).click();
+  await editor.getByText('Saved').waitFor();
+  const sel = await ts.client().send(new GetEventSelectorsCommand({ TrailName: 'console-trail' }));
+  assert.deepEqual(sel.AdvancedEventSelectors, [
+    { Name: 'writes only', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'readOnly', Equals: ['false'] }] },
+  ]);
   await row.getByRole('button', { name: 'Validate' }).click();
   await page.getByRole('button', { name: 'Validate', exact: true }).last().click();
   const summary = page.getByTestId('validate-summary');
@@ -176,7 +232,7 @@ test('lake: run a query, see status, statistics, grid and chart', async () => {
   await shot('lake', true);
 });
 
-test('rules: create a rule whose pattern is tested against a recent event as it is typed', async () => {
+test('rules: create a rule whose pattern is tested as it is typed; targets; its dead-letter queue read and redriven', async () => {
   await page.goto(`${ts.app.url}/console/#/rules`);
   await page.getByRole('button', { name: 'Create rule' }).click();
   const form = page.getByRole('form', { name: 'Create rule' });
@@ -207,7 +263,31 @@ test('rules: create a rule whose pattern is tested against a recent event as it 
   await targets.getByLabel(/Dead-letter queue ARN/).fill(`arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq`);
   await targets.getByRole('button', { name: 'Add target' }).click();
   await targets.getByRole('cell', { name: `arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq` }).waitFor();
-  await shot('rules');
+  // A second target that refuses every event (HTTP 400, not retried): its events land in the DLQ.
+  await targets.getByLabel('Target id').fill('refuser');
+  await targets.getByLabel(/Target ARN/).fill(refusingDestination);
+  await targets.getByLabel(/Dead-letter queue ARN/).fill(`arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq`);
+  await targets.getByRole('button', { name: 'Add target' }).click();
+  await targets.getByRole('cell', { name: refusingDestination }).waitFor();
+  await ts.client().send(new CreateTrailCommand({ Name: 'second-trail', S3BucketName: 'console-logs' }));
+  const dlq = page.getByRole('region', { name: 'Dead-letter queues' });
+  const depth = dlq.getByTestId('dlq-depth-rule-dlq');
+  for (let i = 0; i < 100 && (await depth.textContent().catch(() => '')) !== '1'; i++) {
+    await dlq.getByRole('button', { name: 'Refresh' }).click();
+    await page.waitForTimeout(100);
+  }
+  assert.equal(await depth.textContent(), '1');
+  await dlq.getByRole('button', { name: 'View messages' }).click();
+  const message = dlq.locator('details.dlq-message');
+  await message.getByText('NonRetryableError').waitFor();
+  await message.locator('> summary').click();
+  assert.match((await message.textContent()) ?? '', /second-trail/);
+  await shot('rules', true);
+  await dlq.getByRole('button', { name: 'Redrive' }).click();
+  await dlq.getByText('Sent 1 event(s) back to their targets').waitFor();
+  // The target gets the event again (it still refuses, so it comes back to the queue).
+  await until('the redriven event at the target', () => refuser.bodies.length === 2);
+  assert.equal(JSON.parse(refuser.bodies[1]!).detail.requestParameters.name, 'second-trail');
 });
 
 test('themes and keyboard: dark theme persists; event rows open with Enter', async () => {

@@ -1,26 +1,16 @@
 /** kill -9 between a rule's match and its delivery: after restart the webhook still gets the event, once. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, CreateApiDestinationCommand, CreateConnectionCommand, CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { ACCOUNT, KEY, SECRET, spawnServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, spawnServer, webhook } from './helpers.js';
 
 test('kill -9 after the match and before it is sent: delivered after restart, exactly once', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-rcrash-'));
-  const bodies: string[] = [];
-  const hook = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  const hook = await webhook();
+  const bodies = hook.bodies;
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
   try {
     const first = await spawnServer(dataDir, { env: { OPENTRAIL_FAILPOINT: 'rules-before-send' } });
@@ -28,7 +18,7 @@ test('kill -9 after the match and before it is sent: delivered after restart, ex
     const eb = new EventBridgeClient({ endpoint: first.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
     const c = await eb.send(new CreateConnectionCommand({ Name: 'c', AuthorizationType: 'BASIC', AuthParameters: { BasicAuthParameters: { Username: 'u', Password: 'p' } } }));
     const d = await eb.send(
-      new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c.ConnectionArn, InvocationEndpoint: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/in`, HttpMethod: 'POST' }),
+      new CreateApiDestinationCommand({ Name: 'd', ConnectionArn: c.ConnectionArn, InvocationEndpoint: `${hook.url}/in`, HttpMethod: 'POST' }),
     );
     await eb.send(new PutRuleCommand({ Name: 'buses', EventPattern: '{"detail":{"eventName":["CreateEventBus"]}}' }));
     await eb.send(new PutTargetsCommand({ Rule: 'buses', Targets: [{ Id: 'd', Arn: d.ApiDestinationArn }] }));
@@ -51,7 +41,7 @@ test('kill -9 after the match and before it is sent: delivered after restart, ex
       await new Promise((r) => second.child.once('exit', r));
     }
   } finally {
-    hook.close();
+    await hook.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

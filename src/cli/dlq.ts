@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { resolveConfig } from '../config.js';
 import { SqliteMetastore } from '../storage/sqlite/metastore.js';
-import { DLQ, REDRIVE, type DeadLetter, type RuleJob } from '../rules/jobs.js';
+import { DLQ, redriveLetters, type DeadLetter } from '../rules/jobs.js';
 
 interface DlqOptions {
   dataDir?: string;
@@ -61,11 +61,7 @@ export function registerDlq(program: Command): void {
     .action(async (o: DlqOptions & { key?: string }) => {
       await withStore(o, async (m) => {
         const list = selected(await m.listDocs<DeadLetter>(DLQ), o).filter((d) => !o.key || d.key === o.key);
-        const now = Date.now();
-        const jobs: RuleJob[] = list.map((d) => ({ ...d.job, attempts: 0, firstAt: now, nextAt: now, lastError: undefined }));
-        await m.writeDocs(REDRIVE, jobs.map((j) => ({ accountId: j.accountId, id: j.key, doc: j })));
-        await m.writeDocs(DLQ, [], list.map((d) => ({ accountId: d.accountId, id: d.key })));
-        process.stderr.write(`${jobs.length} event(s) sent back to their targets\n`);
+        process.stderr.write(`${await redriveLetters(m, list)} event(s) sent back to their targets\n`);
       });
     });
 }

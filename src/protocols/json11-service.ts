@@ -24,6 +24,8 @@ export interface Json11ServiceOptions {
   eventSource: string;
   model: ServiceModel;
   operations: Record<string, OperationSpec>;
+  /** Operations CloudTrail records as data events (e.g. SQS's ReceiveMessage); the rest are management events. */
+  dataEvents?: ReadonlySet<string>;
   onUnexpectedError?: (err: unknown, operation: string) => void;
 }
 
@@ -87,6 +89,7 @@ export class Json11Service implements Service {
       errorMessage: err?.message,
       resources,
       apiVersion: this.opts.model.metadata.apiVersion,
+      ...(this.opts.dataEvents?.has(name) ? { managementEvent: false, eventCategory: 'Data' } : {}),
     });
     const fail = (err: ServiceError): ServiceResult => ({
       response: json11Error(err, ctx.requestId),

@@ -45,6 +45,8 @@ import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientE
 import { json11Error, type WireResponse } from '../protocols/json11.js';
 import { parseCredential, verifySignature } from './sigv4.js';
 import { Metrics } from './metrics.js';
+import { createSqsService } from '../services/sqs/index.js';
+import { DeadLetterQueues } from '../domain/dead-letters.js';
 import { ConsoleFiles, isConsoleRequest } from './console.js';
 import { bootstrapRootCredentials, credentialsNotice, type RootCredentials } from './credentials.js';
 
@@ -159,6 +161,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     createS3Service({ store: objectStore, onUnexpectedError }),
     createIngestService({ ingest, history, onUnexpectedError }),
     createEventsService({ rules: eventRules, onUnexpectedError }),
+    createSqsService({ queues: new DeadLetterQueues(metastore, eventRules), onUnexpectedError }),
   ]) {
     services.set(s.signingName, s);
   }
@@ -229,6 +232,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
           ? { tlsVersion: tls.getProtocol() ?? undefined, cipherSuite: tls.getCipher()?.standardName, clientProvidedHostHeader: req.headers.host }
           : undefined,
         receivedAt,
+        origin: req.headers.host ? `${tls ? 'https' : 'http'}://${req.headers.host}` : undefined,
       };
       const result: ServiceResult = await service.handle(incoming, ctx);
       operation = result.operation;

@@ -15,6 +15,8 @@ export interface RequestContext {
   userAgent?: string;
   tlsDetails?: { tlsVersion?: string; cipherSuite?: string; clientProvidedHostHeader?: string };
   receivedAt: Date;
+  /** `http(s)://` and the request's Host header: the address the caller reached this server at. */
+  origin?: string;
 }
 
 export interface IncomingRequest {

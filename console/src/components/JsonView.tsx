@@ -48,7 +48,7 @@ function Node({ name, value, depth }: { name?: string; value: unknown; depth: nu
 
 export function JsonView({ value }: { value: unknown }) {
   return (
-    <div className="json-view" role="tree" aria-label="Event record">
+    <div className="json-view" role="region" aria-label="Record as JSON">
       <Node value={value} depth={0} />
     </div>
   );

@@ -6,6 +6,7 @@ import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { localInput } from '../lib/time.js';
 import { validateInBrowser, type FileResult, type ValidateSummary } from '../lib/validate.js';
+import { TableHead } from './TableHead.js';
 import { Progress } from './Progress.js';
 
 export function ValidatePanel({ trail }: { trail: Trail }) {
@@ -97,13 +98,7 @@ export function ValidatePanel({ trail }: { trail: Trail }) {
       {shown.length > 0 && (
         <div className="table-scroll">
           <table className="grid">
-            <thead>
-              <tr>
-                <th>Kind</th>
-                <th>File</th>
-                <th>Result</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Kind', 'File', 'Result']} />
             <tbody>
               {shown.slice(0, 5000).map((f, i) => (
                 <tr key={i}>

@@ -12,6 +12,7 @@ import { runQuery, storeId } from '../lib/lake.js';
 import { fmtTime } from '../lib/time.js';
 import { bucketize, fromCounts, type Bucket } from '../lib/buckets.js';
 import { countEvents } from '../lib/counts.js';
+import { TableHead } from '../components/TableHead.js';
 import type { Session } from '../lib/session.js';
 
 const TimeHistogram = lazy(() => import('../components/TimeHistogram.js').then((m) => ({ default: m.TimeHistogram })));
@@ -187,14 +188,7 @@ export function Dashboard() {
         <div className="card">
           <h2>Trail delivery health</h2>
           <table className="grid">
-            <thead>
-              <tr>
-                <th>Trail</th>
-                <th>Logging</th>
-                <th>Last delivery</th>
-                <th>Last error</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Trail', 'Logging', 'Last delivery', 'Last error']} />
             <tbody>
               {health?.map((h) => (
                 <tr key={h.name}>

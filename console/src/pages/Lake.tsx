@@ -9,6 +9,7 @@ import { CodeEditor, insertAtCursor } from '../components/CodeEditor.js';
 import { ResultGrid, type Table } from '../components/ResultGrid.js';
 import { ResultChart } from '../components/ResultChart.js';
 import { Progress } from '../components/Progress.js';
+import { TableHead } from '../components/TableHead.js';
 import samples from '../sample-queries.json';
 
 interface Sample {
@@ -216,16 +217,7 @@ function Stores({ stores, onCreated }: { stores: EventDataStore[]; onCreated: ()
       )}
       <div className="table-scroll">
         <table className="grid">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>ID (use in FROM)</th>
-              <th>Status</th>
-              <th>Retention</th>
-              <th>Multi-region</th>
-              <th>Created</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Name', 'ID (use in FROM)', 'Status', 'Retention', 'Multi-region', 'Created']} />
           <tbody>
             {stores.map((s) => (
               <tr key={s.EventDataStoreArn}>

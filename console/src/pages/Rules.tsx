@@ -21,6 +21,8 @@ import { envelopeFor, ruleCounters, type RuleCounters } from '../lib/rules.js';
 import { useDark } from '../lib/dark.js';
 import { fmtTime } from '../lib/time.js';
 import { CodeEditor } from '../components/CodeEditor.js';
+import { TableHead } from '../components/TableHead.js';
+import { DeadLetters } from '../components/DeadLetters.js';
 
 export function Rules() {
   const events = useEventBridge();
@@ -82,18 +84,7 @@ export function Rules() {
       <div className="card">
         <div className="table-scroll">
           <table className="grid">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>State</th>
-                <th>Event pattern</th>
-                <th>Matched</th>
-                <th>Invocations</th>
-                <th>Failed</th>
-                <th>Dead-lettered</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Name', 'State', 'Event pattern', 'Matched', 'Invocations', 'Failed', 'Dead-lettered', 'Actions']} />
             <tbody>
               {rules.map((r) => {
                 const c = counters[r.Arn ?? ''];
@@ -141,6 +132,7 @@ export function Rules() {
         </div>
       </div>
       {selected && <Targets rule={selected} />}
+      <DeadLetters />
     </section>
   );
 }
@@ -277,15 +269,7 @@ function Targets({ rule }: { rule: string }) {
       <h2>Targets of {rule}</h2>
       <div className="table-scroll">
         <table className="grid">
-          <thead>
-            <tr>
-              <th>Id</th>
-              <th>ARN</th>
-              <th>Dead-letter queue</th>
-              <th>Retry policy</th>
-              <th />
-            </tr>
-          </thead>
+          <TableHead cols={['Id', 'ARN', 'Dead-letter queue', 'Retry policy', '']} />
           <tbody>
             {targets.map((t) => (
               <tr key={t.Id}>
@@ -327,9 +311,6 @@ function Targets({ rule }: { rule: string }) {
         </label>
         <button type="submit">Add target</button>
       </form>
-      <p className="muted small">
-        Dead-lettered events are kept by the server; list and redrive them with <code>opentrail dlq list</code> / <code>opentrail dlq redrive</code>.
-      </p>
       {error && (
         <p role="alert" className="error">
           {error}

@@ -8,6 +8,7 @@ import { errorText } from '../lib/session.js';
 import { fmtTime } from '../lib/time.js';
 import { SelectorsEditor } from '../components/SelectorsEditor.js';
 import { FileBrowser } from '../components/FileBrowser.js';
+import { TableHead } from '../components/TableHead.js';
 import { ValidatePanel } from '../components/ValidatePanel.js';
 
 type Status = GetTrailStatusCommandOutput;
@@ -74,19 +75,7 @@ export function Trails() {
       <div className="card">
         <div className="table-scroll">
           <table className="grid">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Home region</th>
-                <th>Multi-region</th>
-                <th>S3 bucket</th>
-                <th>Log file validation</th>
-                <th>Logging</th>
-                <th>Last delivery</th>
-                <th>Last error</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Name', 'Home region', 'Multi-region', 'S3 bucket', 'Log file validation', 'Logging', 'Last delivery', 'Last error', 'Actions']} />
             <tbody>
               {trails.map((t) => {
                 const s = status[t.TrailARN!];
