@@ -8,7 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CreateEventDataStoreCommand, CreateTrailCommand, GetEventSelectorsCommand, DescribeTrailsCommand, GetTrailCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateApiDestinationCommand, CreateConnectionCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -303,4 +304,23 @@ test('themes and keyboard: dark theme persists; event rows open with Enter', asy
   await page.getByRole('complementary').waitFor();
   await shot('event-history-dark');
   await page.getByRole('button', { name: /Switch to light theme/ }).click();
+});
+
+test('accessibility: axe-core finds no violations on any page, in either theme', async () => {
+  const axe = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  for (const theme of ['light', 'dark']) {
+    for (const route of ['dashboard', 'events', 'trails', 'lake', 'rules']) {
+      await page.goto(`${ts.app.url}/console/#/${route}`);
+      await page.evaluate((t) => localStorage.setItem('opentrail.theme', t), theme);
+      await page.reload();
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await page.addScriptTag({ content: axe });
+      const violations = await page.evaluate(async () => {
+        const w = window as unknown as { axe: { run: (d: Document) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } };
+        return (await w.axe.run(document)).violations.map((v) => `${v.impact} ${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      });
+      assert.deepEqual(violations, [], `${route} (${theme})`);
+    }
+  }
 });
