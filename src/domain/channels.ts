@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Metastore } from '../storage/interfaces.js';
 import { storeKind, type EventDataStores } from './event-data-stores.js';
+import type { TagStore } from './tags.js';
 import {
   ChannelAlreadyExistsException,
   ChannelARNInvalidException,
@@ -160,6 +161,16 @@ export class Channels {
     if (!c || c.region !== region) throw new ChannelNotFoundException(`The channel ${ref} was not found.`);
     return c;
   }
+
+  /** Channels' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
+  readonly tags: TagStore = {
+    owns: (arn) => /:channel\//.test(arn),
+    read: async (c, arn) => (await this.get(c.accountId, c.region, arn)).tags,
+    write: async (c, arn, tags) => {
+      const ch = await this.get(c.accountId, c.region, arn);
+      await this.meta.putDoc(KIND, c.accountId, ch.id, { ...ch, tags });
+    },
+  };
 
   /** A channel by ARN whatever its account (PutAuditEvents may come from another account). */
   async byArn(arn: string): Promise<ChannelDoc | undefined> {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Metastore } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from './record.js';
 import { matchesAdvanced, validateAdvancedEventSelectors, type AdvancedEventSelector } from './selectors.js';
+import type { TagStore } from './tags.js';
 import {
   EventDataStoreAlreadyExistsException,
   EventDataStoreARNInvalidException,
@@ -95,6 +96,13 @@ export class EventDataStores {
   guardDelete(guard: (s: EventDataStoreDoc) => Promise<void>): void {
     this.deleteGuards.push(guard);
   }
+
+  /** Stores' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
+  readonly tags: TagStore = {
+    owns: (arn) => /:eventdatastore\//.test(arn),
+    read: async (c, arn) => (await this.get(c.accountId, c.region, arn)).tags,
+    write: async (c, arn, tags) => this.save({ ...(await this.get(c.accountId, c.region, arn)), tags }),
+  };
 
   private async save(s: EventDataStoreDoc): Promise<void> {
     await this.meta.putDoc(KIND, s.accountId, s.id, s);

@@ -14,19 +14,16 @@ import {
   InvalidS3BucketNameException,
   InvalidS3PrefixException,
   InvalidSnsTopicNameException,
-  InvalidTagParameterException,
   InvalidTrailNameException,
   MaximumNumberOfTrailsExceededException,
   OrganizationsNotInUseException,
   ResourceNotFoundException,
   S3BucketDoesNotExistException,
-  TagsLimitExceededException,
   TrailAlreadyExistsException,
   TrailNotFoundException,
-  InvalidParameterException,
-  InvalidTokenException,
 } from '../protocols/errors.js';
 import { trailBucketAccess } from './bucket-policy.js';
+import { validateTags, type TagStore } from './tags.js';
 import {
   validateAdvancedEventSelectors,
   validateEventSelectors,
@@ -358,32 +355,15 @@ export class Trails {
     return t;
   }
 
-  async addTags(c: Caller, resourceId: string, tags: Tag[]): Promise<void> {
-    const t = await this.byArn(c, resourceId);
-    validateTags(tags);
-    const merged = new Map(t.Tags.map((x) => [x.Key, x]));
-    for (const tag of tags) merged.set(tag.Key, tag);
-    if (merged.size > 50) throw new TagsLimitExceededException(`The number of tags on ${resourceId} would exceed the limit of 50.`);
-    await this.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: [...merged.values()] });
-  }
-
-  async removeTags(c: Caller, resourceId: string, tags: Tag[]): Promise<void> {
-    const t = await this.byArn(c, resourceId);
-    validateTags(tags);
-    const drop = new Set(tags.map((x) => x.Key));
-    await this.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: t.Tags.filter((x) => !drop.has(x.Key)) });
-  }
-
-  async listTags(c: Caller, resourceIds: string[], nextToken: string | undefined): Promise<{ ResourceTagList: { ResourceId: string; TagsList: Tag[] }[]; NextToken?: string }> {
-    if (resourceIds.length > 20) throw new InvalidParameterException('ResourceIdList can hold at most 20 resources.');
-    if (nextToken !== undefined) throw new InvalidTokenException('Invalid NextToken.');
-    const out = [];
-    for (const id of resourceIds) {
-      const t = await this.byArn(c, id);
-      out.push({ ResourceId: id, TagsList: t.Tags });
-    }
-    return { ResourceTagList: out };
-  }
+  /** Trails' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
+  readonly tags: TagStore = {
+    owns: (arn) => /:trail\//.test(arn),
+    read: async (c, arn) => (await this.byArn(c, arn)).Tags,
+    write: async (c, arn, tags) => {
+      const t = await this.byArn(c, arn);
+      await this.putDoc(KIND, c.accountId, docId(t), { ...t, Tags: tags });
+    },
+  };
 }
 
 function setSns(t: TrailDoc, topic: string | undefined, c: Caller): void {
@@ -396,14 +376,3 @@ function setSns(t: TrailDoc, topic: string | undefined, c: Caller): void {
   t.SnsTopicARN = topic.startsWith('arn:') ? topic : `arn:aws:sns:${c.region}:${c.accountId}:${topic}`;
 }
 
-function validateTags(tags: Tag[]): void {
-  if (tags.length > 50) throw new TagsLimitExceededException('A resource can have at most 50 tags.');
-  for (const tag of tags) {
-    if (!tag.Key || tag.Key.length > 128) throw new InvalidTagParameterException('Tag keys must be 1 to 128 characters long.');
-    if (tag.Key.toLowerCase().startsWith('aws:')) throw new InvalidTagParameterException('Tag keys cannot start with aws:.');
-    if (tag.Value !== undefined && tag.Value.length > 256) throw new InvalidTagParameterException('Tag values must be at most 256 characters long.');
-    if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(tag.Key + (tag.Value ?? ''))) {
-      throw new InvalidTagParameterException('Tag keys and values may contain only letters, numbers, spaces and _ . : / = + - @.');
-    }
-  }
-}

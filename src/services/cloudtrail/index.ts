@@ -13,6 +13,7 @@ import type { Trails } from '../../domain/trails.js';
 import { trailOperations } from './trails.js';
 import { lakeOperations, type LakeDeps } from './lake.js';
 import { channelOperations } from './channels.js';
+import { ResourceTags } from '../../domain/tags.js';
 import type { SigningKeys } from '../../integrity/signing-keys.js';
 
 export interface CloudTrailDeps {
@@ -40,7 +41,7 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
     model: loadModel('cloudtrail-2013-11-01'),
     operations: {
       LookupEvents: operation(lookupEvents),
-      ...trailOperations(deps.trails),
+      ...trailOperations({ trails: deps.trails, tags: new ResourceTags([deps.trails.tags, deps.lake.stores.tags, deps.lake.channels.tags]) }),
       ...lakeOperations(deps.lake),
       ...channelOperations(deps.lake.channels),
       ListPublicKeys: operation({

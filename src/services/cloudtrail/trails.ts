@@ -17,6 +17,7 @@ import { toTrailShape, toTrailWriteShape, type TrailDoc, type Tag } from '../../
 import type { AdvancedEventSelector, EventSelector } from '../../domain/selectors.js';
 import { formatEventTime, type RecordResource } from '../../domain/record.js';
 import { InvalidEventSelectorsException, InvalidInsightSelectorsException, InvalidParameterException, TrailNotFoundException } from '../../protocols/errors.js';
+import type { ResourceTags } from '../../domain/tags.js';
 import type { RequestContext } from '../types.js';
 
 const caller = (ctx: RequestContext) => ({ accountId: ctx.accountId, region: ctx.region });
@@ -39,7 +40,13 @@ const withTrail = <I extends Named, O>(spec: OperationSpec<I, O>): OperationSpec
     },
   });
 
-export function trailOperations(trails: Trails): Record<string, OperationSpec> {
+/** AWS's resource type of a tagged ARN, for the record. */
+function resourceTypeOf(arn: string): string {
+  return /:eventdatastore\//.test(arn) ? 'AWS::CloudTrail::EventDataStore' : /:channel\//.test(arn) ? 'AWS::CloudTrail::Channel' : 'AWS::CloudTrail::Trail';
+}
+
+export function trailOperations(deps: { trails: Trails; tags: ResourceTags }): Record<string, OperationSpec> {
+  const { trails } = deps;
   return {
     CreateTrail: withTrail({
       handler: async (input: CreateTrailCommandInput & { Name: string; S3BucketName: string }, ctx) =>
@@ -163,20 +170,22 @@ export function trailOperations(trails: Trails): Record<string, OperationSpec> {
         return { TrailARN: t.TrailARN, InsightSelectors: t.InsightSelectors };
       },
     }),
-    AddTags: withTrail({
-      handler: async (input: AddTagsCommandInput & { ResourceId: string }, ctx) => {
-        await trails.addTags(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
+    AddTags: operation({
+      handler: async (input: AddTagsCommandInput & { ResourceId: string }, ctx: RequestContext) => {
+        await deps.tags.add(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
+      resources: (input) => [{ type: resourceTypeOf(input.ResourceId), ARN: input.ResourceId }],
     }),
-    RemoveTags: withTrail({
-      handler: async (input: RemoveTagsCommandInput & { ResourceId: string }, ctx) => {
-        await trails.removeTags(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
+    RemoveTags: operation({
+      handler: async (input: RemoveTagsCommandInput & { ResourceId: string }, ctx: RequestContext) => {
+        await deps.tags.remove(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
+      resources: (input) => [{ type: resourceTypeOf(input.ResourceId), ARN: input.ResourceId }],
     }),
     ListTags: operation({
-      handler: async (input: ListTagsCommandInput, ctx: RequestContext) => trails.listTags(caller(ctx), input.ResourceIdList ?? [], input.NextToken),
+      handler: async (input: ListTagsCommandInput, ctx: RequestContext) => deps.tags.list(caller(ctx), input.ResourceIdList ?? [], input.NextToken),
     }),
   };
 }
