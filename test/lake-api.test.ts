@@ -20,7 +20,8 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
-import { GetImportCommand, ListImportFailuresCommand, ListImportsCommand, StartImportCommand, StopImportCommand } from '@aws-sdk/client-cloudtrail';
+import { GetImportCommand, ListImportFailuresCommand, ListImportsCommand, ListPublicKeysCommand, StartImportCommand, StopImportCommand } from '@aws-sdk/client-cloudtrail';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 
@@ -201,7 +202,7 @@ test('queries may only read: every other statement, file access and other accoun
   them.destroy();
 });
 
-test('DeliveryS3Uri: results also land in the bucket as gzip CSV', async () => {
+test('DeliveryS3Uri: results also land in the bucket as gzip CSV in AWS\'s layout, with a signed result_sign.json', async () => {
   const s3 = new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
   await s3.send(new CreateBucketCommand({ Bucket: 'lake-results' }));
   const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n FROM ${storeId} WHERE eventSource = 'ec2.amazonaws.com' AND eventName <> 'RetentionProbe' GROUP BY 1 ORDER BY 1`, DeliveryS3Uri: 's3://lake-results/exports' }));
@@ -209,11 +210,27 @@ test('DeliveryS3Uri: results also land in the bucket as gzip CSV', async () => {
   const d = await ct.send(new DescribeQueryCommand({ QueryId: q.QueryId }));
   assert.equal(d.DeliveryStatus, 'SUCCESS');
   assert.equal(d.DeliveryS3Uri, 's3://lake-results/exports');
-  const keys = (await s3.send(new ListObjectsV2Command({ Bucket: 'lake-results', Prefix: 'exports/' }))).Contents!.map((o) => o.Key);
-  assert.deepEqual(keys, [`exports/${q.QueryId}/result_1.csv.gz`]);
-  const body = await s3.send(new GetObjectCommand({ Bucket: 'lake-results', Key: keys[0]! }));
-  const csv = gunzipSync(Buffer.from(await body.Body!.transformToByteArray())).toString('utf8');
-  assert.match(csv, /^eventName,n\nDescribeInstances,200\n/);
+  // AWS's layout: {prefix}/AWSLogs/{account}/CloudTrail-Lake/Query/{YYYY}/{MM}/{DD}/{queryId}/.
+  const keys = (await s3.send(new ListObjectsV2Command({ Bucket: 'lake-results', Prefix: 'exports/' }))).Contents!.map((o) => o.Key!);
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
+  const folder = `exports/AWSLogs/${ACCOUNT}/CloudTrail-Lake/Query/${day}/${q.QueryId}`;
+  assert.deepEqual(keys, [`${folder}/result_1.csv.gz`, `${folder}/result_sign.json`]);
+  const get = async (key: string): Promise<Buffer> => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'lake-results', Key: key }))).Body!.transformToByteArray());
+  const gz = await get(keys[0]!);
+  assert.match(gunzipSync(gz).toString('utf8'), /^eventName,n\nDescribeInstances,200\n/);
+  // result_sign.json: the compressed file's SHA-256, signed with a key ListPublicKeys returns.
+  const sign = JSON.parse((await get(keys[1]!)).toString('utf8')) as { version: string; region: string; files: { fileHashValue: string; fileName: string }[]; hashAlgorithm: string; signatureAlgorithm: string; queryCompleteTime: string; hashSignature: string; publicKeyFingerprint: string };
+  assert.equal(sign.version, '1.0');
+  assert.equal(sign.region, 'us-east-1');
+  assert.equal(sign.hashAlgorithm, 'SHA-256');
+  assert.equal(sign.signatureAlgorithm, 'SHA256withRSA');
+  assert.deepEqual(sign.files, [{ fileHashValue: createHash('sha256').update(gz).digest('hex'), fileName: 'result_1.csv.gz' }]);
+  const keysOut = await ct.send(new ListPublicKeysCommand({ StartTime: new Date(Date.parse(sign.queryCompleteTime) - 3600_000), EndTime: new Date() }));
+  const pk = keysOut.PublicKeyList!.find((k) => k.Fingerprint === sign.publicKeyFingerprint)!;
+  const pub = createPublicKey({ key: Buffer.from(pk.Value!), format: 'der', type: 'pkcs1' });
+  const signed = sign.files.map((f) => f.fileHashValue).join(' ');
+  assert.ok(verify('sha256', Buffer.from(signed), pub, Buffer.from(sign.hashSignature, 'hex')), 'the signature verifies');
+  assert.ok(!verify('sha256', Buffer.from(`${signed} `), pub, Buffer.from(sign.hashSignature, 'hex')), 'and only over those hashes');
   s3.destroy();
 });
 

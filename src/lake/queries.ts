@@ -21,6 +21,8 @@ import { prepareQuery, TRINO_MACROS } from './sql.js';
 import { TABLES } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
 import { listFiles, liveFiles, storeDir } from './lake-files.js';
+import { resultFolder, resultSign } from './result-files.js';
+import type { SigningKeys } from '../integrity/signing-keys.js';
 
 const KIND = 'lake-query';
 export const MAX_CONCURRENT_QUERIES = 10;
@@ -83,7 +85,7 @@ export class LakeQueries {
     private readonly meta: Metastore,
     private readonly stores: EventDataStores,
     private readonly lakeRoot: string,
-    private readonly opts: { timeoutMs?: number; logger?: Logger; objectStore?: ObjectStore; maxRunning?: number } = {},
+    private readonly opts: { timeoutMs?: number; logger?: Logger; objectStore?: ObjectStore; signingKeys?: SigningKeys; maxRunning?: number } = {},
   ) {
     this.resultsDir = join(lakeRoot, '.results');
     this.maxRunning = Math.max(1, opts.maxRunning ?? 2);
@@ -224,13 +226,22 @@ export class LakeQueries {
     }
   }
 
-  /** Results as gzip CSV at DeliveryS3Uri (`<prefix>/<query id>/result_1.csv.gz`). */
+  /**
+   * Results as gzip CSV at DeliveryS3Uri, in AWS's layout, with a signed `result_sign.json`
+   * (lake/result-files.ts); the sign file is written last, once every result file is in place.
+   */
   private async deliver(doc: QueryDoc, columns: string[], rows: Row[]): Promise<'SUCCESS' | 'FAILED'> {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(doc.deliveryS3Uri!)!;
-    const prefix = m[2]!.replace(/\/$/, '');
+    const bucket = m[1]!;
     try {
-      if (!this.opts.objectStore) return 'FAILED';
-      await this.opts.objectStore.putObject(m[1]!, `${prefix ? `${prefix}/` : ''}${doc.id}/result_1.csv.gz`, gzipSync(csv(columns, rows)), { contentType: 'application/gzip' });
+      const store = this.opts.objectStore;
+      if (!store || !this.opts.signingKeys) return 'FAILED';
+      const done = new Date();
+      const folder = resultFolder(m[2]!.replace(/\/$/, ''), doc.accountId, doc.id, done);
+      const files = [{ name: 'result_1.csv.gz', body: gzipSync(csv(columns, rows)) }];
+      for (const f of files) await store.putObject(bucket, `${folder}/${f.name}`, f.body, { contentType: 'application/gzip' });
+      const sign = resultSign(files, doc.region, done, await this.opts.signingKeys.current(doc.region));
+      await store.putObject(bucket, `${folder}/result_sign.json`, Buffer.from(JSON.stringify(sign)), { contentType: 'application/json' });
       return 'SUCCESS';
     } catch (e) {
       this.opts.logger?.warn({ query: doc.id, err: e }, 'lake: could not deliver query results');

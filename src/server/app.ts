@@ -153,7 +153,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger });
   const channels = new Channels(metastore, eventDataStores);
   const lakeImports = new LakeImports(metastore, eventDataStores, objectStore, lakeWriter, { logger });
-  const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
+  const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, signingKeys, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const services = new Map<string, Service>();
   for (const s of [
     createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels, imports: lakeImports }, onUnexpectedError }),
