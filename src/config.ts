@@ -46,6 +46,8 @@ export interface Config {
   lakeIntervalMs: number;
   /** A Lake query running longer than this ends TIMED_OUT (AWS: about an hour). */
   lakeQueryTimeoutSeconds: number;
+  /** A bucket of the object store that gets a copy of every Lake Parquet file (for Athena, Trino, Spark). */
+  lakeBucket?: string;
 }
 
 export interface ConfigFlags {
@@ -105,5 +107,6 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     rulesRetryBaseMs: num(env.OPENTRAIL_RULES_RETRY_BASE_MS, 'OPENTRAIL_RULES_RETRY_BASE_MS') ?? 1000,
     lakeIntervalMs: num(env.OPENTRAIL_LAKE_INTERVAL_MS, 'OPENTRAIL_LAKE_INTERVAL_MS') ?? 1000,
     lakeQueryTimeoutSeconds: num(env.OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS, 'OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS') ?? 3600,
+    lakeBucket: env.OPENTRAIL_LAKE_BUCKET || undefined,
   };
 }

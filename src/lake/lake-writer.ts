@@ -8,7 +8,7 @@
  * pending deletion for 7 days are removed with their files.
  */
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { EventLog } from '../storage/interfaces.js';
@@ -16,6 +16,7 @@ import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
 import { listFiles, liveFiles, storeDir } from './lake-files.js';
+import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
 /** A date partition with more files than this is compacted into one. */
@@ -42,7 +43,7 @@ export class LakeWriter {
     private readonly log: EventLog,
     private readonly stores: EventDataStores,
     readonly root: string,
-    private readonly opts: { intervalMs?: number; logger?: Logger } = {},
+    private readonly opts: { intervalMs?: number; logger?: Logger; mirror?: LakeMirror } = {},
   ) {}
 
   private async db(): Promise<DuckDBConnection> {
@@ -79,6 +80,7 @@ export class LakeWriter {
           const day = this.untidyDays(stores.filter((s) => s.status !== 'PENDING_DELETION'))[0];
           if (day) await this.compact(day.dir, day.date);
         }
+        await this.opts.mirror?.syncChanged(stores);
       } catch (err) {
         this.opts.logger?.error({ err }, 'lake: ingestion failed; retrying');
       } finally {
@@ -175,10 +177,17 @@ export class LakeWriter {
          TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
       );
       renameSync(tmp, join(part, `${name}.parquet`));
+      this.touched(dir);
     } finally {
       rmSync(ndjson, { force: true });
     }
     if (listFiles(dir, date).filter((f) => !f.imported).length > COMPACT_AT) await this.compact(dir, date);
+  }
+
+  /** A store's files changed: the bucket copy follows at the end of the pass. */
+  private touched(dir: string): void {
+    const [accountId, storeId] = relative(this.root, dir).split(sep);
+    if (accountId && storeId) this.opts.mirror?.touch(accountId, storeId);
   }
 
   /** Closed days (before today, UTC) that have more than one file from the log, of these stores. */
@@ -210,6 +219,7 @@ export class LakeWriter {
     const conn = await this.db();
     await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     renameSync(tmp, join(part, `${from}-${to}.parquet`));
+    this.touched(dir);
     // The merged file contains these, so new queries skip them; queries running now may still be
     // reading them: housekeeping removes them once no query can be that old.
   }
@@ -217,7 +227,8 @@ export class LakeWriter {
   /** Drop partitions past each store's retention; remove stores pending deletion for 7 days. */
   async housekeeping(now = Date.now()): Promise<void> {
     try {
-      for (const s of await this.stores.expirePendingDeletion(now)) {
+      const removed = await this.stores.expirePendingDeletion(now);
+      for (const s of removed) {
         rmSync(storeDir(this.root, s.accountId, s.id), { recursive: true, force: true });
         await this.log.deleteReader(lakeReader(s.id));
         this.opts.logger?.info({ store: s.arn }, 'lake: event data store deleted after 7 days pending deletion');
@@ -234,6 +245,8 @@ export class LakeWriter {
         for (const d of expired) rmSync(join(dir, `eventdate=${d}`), { recursive: true, force: true });
         if (expired.length) this.opts.logger?.info({ store: s.arn, partitions: expired.length }, 'lake: dropped partitions past retention');
       }
+      // Hourly, the bucket copy is checked against every store (and emptied of removed ones).
+      await this.opts.mirror?.syncChanged([...(await this.stores.all()), ...removed], true);
     } catch (err) {
       this.opts.logger?.error({ err }, 'lake: housekeeping failed');
     }

@@ -45,6 +45,7 @@ import { InternalFailure, ServiceError, ThrottlingException, UnrecognizedClientE
 import { json11Error, type WireResponse } from '../protocols/json11.js';
 import { parseCredential, verifySignature } from './sigv4.js';
 import { Metrics } from './metrics.js';
+import { LakeMirror } from '../lake/lake-mirror.js';
 import { createSqsService } from '../services/sqs/index.js';
 import { DeadLetterQueues } from '../domain/dead-letters.js';
 import { ConsoleFiles, isConsoleRequest } from './console.js';
@@ -150,7 +151,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   ingest.onCommit(() => rules.wake());
   const eventDataStores = new EventDataStores(metastore);
   const lakeRoot = join(config.dataDir, 'lake');
-  const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger });
+  const lakeMirror = config.lakeBucket ? new LakeMirror(objectStore, config.lakeBucket, lakeRoot, { logger, intervalMs: config.lakeIntervalMs * 10 }) : undefined;
+  const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger, mirror: lakeMirror });
   const channels = new Channels(metastore, eventDataStores);
   const lakeImports = new LakeImports(metastore, eventDataStores, objectStore, lakeWriter, { logger });
   const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, signingKeys, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
