@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CreateEventDataStoreCommand, CreateTrailCommand, GetEventSelectorsCommand, DescribeTrailsCommand, GetTrailCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateApiDestinationCommand, CreateConnectionCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, webhook, type TestServer } from './helpers.js';
 
@@ -226,6 +226,15 @@ test('lake: run a query, see status, statistics, grid and chart', async () => {
   const grid = await page.locator('.result-grid tbody').textContent();
   assert.match(grid ?? '', /DescribeTrails/);
   await page.getByTestId('result-chart').locator('.recharts-bar-rectangle').first().waitFor();
+  // Results saved to S3 as well, in Lake's layout (signed): the page shows the delivery.
+  await page.getByLabel('Save results to S3 (optional)').fill('s3://console-logs/lake-results');
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.getByTestId('delivery-status').filter({ hasText: 'SUCCESS' }).waitFor({ timeout: 30_000 });
+  const saved = await new S3Client({ endpoint: ts.app.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } }).send(
+    new ListObjectsV2Command({ Bucket: 'console-logs', Prefix: `lake-results/AWSLogs/${ACCOUNT}/CloudTrail-Lake/Query/` }),
+  );
+  assert.deepEqual(saved.Contents!.map((o) => o.Key!.split('/').pop()), ['result_1.csv.gz', 'result_sign.json']);
+  await page.getByLabel('Save results to S3 (optional)').fill('');
   // Sorting: a click on the n header orders the grid by count.
   await page.getByRole('button', { name: 'n', exact: true }).click();
   const counts = (await page.locator('.result-grid tbody tr td:nth-child(2)').allTextContents()).map(Number);

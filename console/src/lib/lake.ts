@@ -2,13 +2,13 @@
 import { CancelQueryCommand, DescribeQueryCommand, GetQueryResultsCommand, StartQueryCommand, type CloudTrailClient, type DescribeQueryCommandOutput } from '@aws-sdk/client-cloudtrail';
 import type { Table } from '../components/ResultGrid.js';
 
-export type QueryInfo = Pick<DescribeQueryCommandOutput, 'QueryId' | 'QueryStatus' | 'QueryStatistics' | 'ErrorMessage'>;
+export type QueryInfo = Pick<DescribeQueryCommandOutput, 'QueryId' | 'QueryStatus' | 'QueryStatistics' | 'ErrorMessage' | 'DeliveryS3Uri' | 'DeliveryStatus'>;
 
 const DONE = new Set(['FINISHED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startQuery(ct: CloudTrailClient, sql: string): Promise<string> {
-  const out = await ct.send(new StartQueryCommand({ QueryStatement: sql }));
+export async function startQuery(ct: CloudTrailClient, sql: string, deliveryS3Uri?: string): Promise<string> {
+  const out = await ct.send(new StartQueryCommand({ QueryStatement: sql, DeliveryS3Uri: deliveryS3Uri || undefined }));
   return out.QueryId!;
 }
 

@@ -31,6 +31,7 @@ export function Lake() {
   const [fetched, setFetched] = useState<number>();
   const [table, setTable] = useState<Table>();
   const [sampleFilter, setSampleFilter] = useState('');
+  const [deliveryUri, setDeliveryUri] = useState('');
   const editorBox = useRef<HTMLDivElement>(null);
 
   const refresh = useCallback(async () => {
@@ -53,7 +54,7 @@ export function Lake() {
     setFetched(undefined);
     setRunning(true);
     try {
-      const id = await startQuery(cloudtrail, sql);
+      const id = await startQuery(cloudtrail, sql, deliveryUri.trim());
       setQuery({ QueryId: id, QueryStatus: 'QUEUED' });
       const q = await waitQuery(cloudtrail, id, setQuery);
       if (q.QueryStatus === 'FINISHED') setTable(await queryResults(cloudtrail, id, 100_000, setFetched));
@@ -104,6 +105,10 @@ export function Lake() {
           <div ref={editorBox}>
             <CodeEditor language="sql" label="SQL query" value={sql} onChange={setSql} dark={dark} tables={stores.map((s) => storeId(s.EventDataStoreArn ?? ''))} />
           </div>
+          <label>
+            Save results to S3 (optional)
+            <input type="text" placeholder="s3://bucket/prefix" value={deliveryUri} onChange={(e) => setDeliveryUri(e.target.value)} />
+          </label>
           <div className="row">
             <button type="button" className="primary" onClick={() => void run()} disabled={running || !sql.trim()}>
               Run
@@ -118,6 +123,11 @@ export function Lake() {
             )}
           </div>
           {query?.ErrorMessage && <p className="error">{query.ErrorMessage}</p>}
+          {query?.DeliveryS3Uri && (
+            <p className={query.DeliveryStatus === 'FAILED' ? 'error' : 'muted small'} data-testid="delivery-status">
+              Results to <code>{query.DeliveryS3Uri}</code>: {query.DeliveryStatus}
+            </p>
+          )}
           {stats && (
             <dl className="facts inline" aria-label="Query statistics">
               <dt>Events matched</dt>
