@@ -1,5 +1,7 @@
 /** Event history rows from LookupEvents, and paging through a filtered set. */
-import { LookupEventsCommand, type CloudTrailClient, type Event, type LookupAttributeKey } from '@aws-sdk/client-cloudtrail';
+import type { Event, LookupAttributeKey } from '@aws-sdk/client-cloudtrail';
+import type { Session } from './session.js';
+import { signedJson } from './signed-fetch.js';
 
 export const ATTRIBUTES: { key: LookupAttributeKey; label: string }[] = [
   { key: 'EventName', label: 'Event name' },
@@ -65,19 +67,26 @@ export function keep(f: Filter, r: Row): boolean {
   return !(f.hideReadOnly && r.readOnly === 'true');
 }
 
-export async function lookupPage(ct: CloudTrailClient, f: Filter, nextToken?: string, maxResults = 50, signal?: AbortSignal): Promise<{ rows: Row[]; next?: string }> {
+/** The filter as LookupEvents' one attribute (read-only events hidden server-side when no value is set). */
+export function lookupAttributes(f: Filter): { AttributeKey: LookupAttributeKey; AttributeValue: string }[] | undefined {
   const value = f.value.trim();
-  const out = await ct.send(
-    new LookupEventsCommand({
-      LookupAttributes: value ? [{ AttributeKey: f.key, AttributeValue: value }] : f.hideReadOnly ? [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] : undefined,
-      StartTime: f.start,
-      EndTime: f.end,
-      MaxResults: maxResults,
-      NextToken: nextToken,
-    }),
-    { abortSignal: signal },
+  return value ? [{ AttributeKey: f.key, AttributeValue: value }] : f.hideReadOnly ? [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] : undefined;
+}
+
+type WireEvent = Omit<Event, 'EventTime'> & { EventTime?: number };
+
+/** One page of LookupEvents (AWS JSON 1.1, signed in the browser). */
+export async function lookupPage(session: Session, f: Filter, nextToken?: string, maxResults = 50, signal?: AbortSignal): Promise<{ rows: Row[]; next?: string }> {
+  const out = await signedJson<{ Events?: WireEvent[]; NextToken?: string }>(
+    session,
+    'cloudtrail',
+    '/',
+    { LookupAttributes: lookupAttributes(f), StartTime: f.start.getTime() / 1000, EndTime: f.end.getTime() / 1000, MaxResults: maxResults, NextToken: nextToken },
+    { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents' },
+    signal,
   );
-  return { rows: (out.Events ?? []).map(toRow).filter((r) => keep(f, r)), next: out.NextToken };
+  const events = (out.Events ?? []).map((e): Event => ({ ...e, EventTime: e.EventTime === undefined ? undefined : new Date(e.EventTime * 1000) }));
+  return { rows: events.map(toRow).filter((r) => keep(f, r)), next: out.NextToken };
 }
 
 export const CSV_HEADER = ['eventTime', 'userName', 'eventName', 'resourceType', 'resourceName', 'eventSource', 'accessKeyId', 'sourceIPAddress', 'errorCode', 'eventId', 'readOnly'];

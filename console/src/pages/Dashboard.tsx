@@ -43,14 +43,14 @@ function top(values: string[], n = 8): [string, number][] {
   return [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
 }
 
-async function fromHistory(ct: CloudTrailClient, session: Session, start: number, end: number): Promise<Stats> {
+async function fromHistory(session: Session, start: number, end: number): Promise<Stats> {
   const filter = { key: 'EventName' as const, value: '', start: new Date(start), end: new Date(end), hideReadOnly: false };
   // Exact events per hour from CountEvents; errors and the top lists from the latest events.
   const counts = await countEvents(session, filter, 3600);
   const rows: Row[] = [];
   let token: string | undefined;
   do {
-    const p = await lookupPage(ct, filter, token);
+    const p = await lookupPage(session, filter, token);
     rows.push(...p.rows);
     token = p.next;
   } while (token && rows.length < SAMPLE_CAP);
@@ -128,7 +128,7 @@ export function Dashboard() {
           // fall back to event history
         }
       }
-      return fromHistory(cloudtrail, session, start, end);
+      return fromHistory(session, start, end);
     })().then(setStats, (e: unknown) => setError(errorText(e)));
     (async () => {
       const trails = (await cloudtrail.send(new DescribeTrailsCommand({}))).trailList ?? [];

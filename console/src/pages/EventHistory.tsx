@@ -33,7 +33,7 @@ const COLUMNS: { label: string; cell: (r: Row) => string }[] = [
 const ROW_HEIGHT = 34;
 
 export function EventHistory() {
-  const { cloudtrail, session } = useClients();
+  const { session } = useClients();
   const [key, setKey] = useState<LookupAttributeKey>('EventName');
   const [value, setValue] = useState('');
   const [range, setRange] = useState<TimeRange>({ kind: 'relative', relative: '1d', from: localInput(new Date(Date.now() - 86_400_000)), to: localInput(new Date()) });
@@ -62,7 +62,7 @@ export function EventHistory() {
     setSelected(undefined);
     setError(undefined);
     setLoading(true);
-    lookupPage(cloudtrail, filter)
+    lookupPage(session, filter)
       .then((p) => {
         if (gen !== generation.current) return;
         setRows(p.rows);
@@ -72,13 +72,13 @@ export function EventHistory() {
       })
       .catch((e: unknown) => gen === generation.current && setError(errorText(e)))
       .finally(() => gen === generation.current && setLoading(false));
-  }, [cloudtrail, filter]);
+  }, [session, filter]);
 
   const loadMore = useCallback(() => {
     if (loading || !next) return;
     const gen = generation.current;
     setLoading(true);
-    lookupPage(cloudtrail, filter, next)
+    lookupPage(session, filter, next)
       .then((p) => {
         if (gen !== generation.current) return;
         setRows((r) => r.concat(p.rows));
@@ -87,7 +87,7 @@ export function EventHistory() {
       })
       .catch((e: unknown) => gen === generation.current && setError(errorText(e)))
       .finally(() => gen === generation.current && setLoading(false));
-  }, [cloudtrail, filter, next, loading]);
+  }, [session, filter, next, loading]);
 
   // Live mode: new events since the newest shown, every 3 seconds (relative ranges only).
   useEffect(() => {
@@ -95,7 +95,7 @@ export function EventHistory() {
     const timer = setInterval(() => {
       const gen = generation.current;
       const newest = rows[0]?.time ?? filter.start;
-      lookupPage(cloudtrail, { ...filter, start: newest, end: new Date() })
+      lookupPage(session, { ...filter, start: newest, end: new Date() })
         .then((p) => {
           if (gen !== generation.current) return;
           setRows((old) => {
@@ -107,7 +107,7 @@ export function EventHistory() {
         .catch(() => undefined);
     }, 3000);
     return () => clearInterval(timer);
-  }, [live, rows, filter, cloudtrail]);
+  }, [live, rows, filter, session]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
@@ -130,7 +130,7 @@ export function EventHistory() {
     try {
       let token: string | undefined;
       do {
-        const p = await lookupPage(cloudtrail, filter, token, 50, abort.signal);
+        const p = await lookupPage(session, filter, token, 50, abort.signal);
         all.push(...p.rows);
         token = p.next;
         setExporting({ kind, done: all.length });

@@ -139,7 +139,7 @@ export function Rules() {
 
 function CreateRule({ onDone }: { onDone: (name: string) => Promise<void> }) {
   const events = useEventBridge();
-  const { cloudtrail } = useClients();
+  const { session } = useClients();
   const dark = useDark();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -150,10 +150,10 @@ function CreateRule({ onDone }: { onDone: (name: string) => Promise<void> }) {
   const [error, setError] = useState<string>();
 
   useEffect(() => {
-    lookupPage(cloudtrail, { key: 'EventName', value: '', start: new Date(Date.now() - 7 * 86_400_000), end: new Date(), hideReadOnly: false })
+    lookupPage(session, { key: 'EventName', value: '', start: new Date(Date.now() - 7 * 86_400_000), end: new Date(), hideReadOnly: false })
       .then((p) => setRecent(p.rows))
       .catch((e: unknown) => setError(errorText(e)));
-  }, [cloudtrail]);
+  }, [session]);
 
   // Test the pattern against the chosen event as the user types (debounced).
   useEffect(() => {
