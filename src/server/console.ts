@@ -47,7 +47,12 @@ export class ConsoleFiles {
     if (!existsSync(join(this.root, 'index.html'))) {
       return { statusCode: 503, headers: { ...base, 'content-type': 'text/plain' }, body: 'The console is not built: run `npm run build` (npm ci builds it).\n' };
     }
-    let rel = decodeURIComponent(pathname.slice('/console/'.length)) || 'index.html';
+    let rel: string;
+    try {
+      rel = decodeURIComponent(pathname.slice('/console/'.length)) || 'index.html';
+    } catch {
+      return { statusCode: 400, headers: { ...base, 'content-type': 'text/plain' }, body: 'Malformed path\n' };
+    }
     const file = normalize(join(this.root, rel));
     if (!file.startsWith(normalize(this.root + sep)) && file !== normalize(this.root)) return { statusCode: 404, headers: base, body: '' };
     // Unknown paths without an extension are the app's own routes: serve the page.
