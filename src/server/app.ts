@@ -342,7 +342,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   lakeWriter.start();
   const lakeExpiry = setInterval(() => void lakeQueries.expire().catch((err: unknown) => logger.error({ err }, 'lake: query expiry failed')), 3600_000);
   lakeExpiry.unref();
-  logger.info({ url, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
+  logger.info({ url, console: `${url}/console/`, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

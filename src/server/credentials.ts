@@ -51,6 +51,7 @@ export function credentialsNotice(c: RootCredentials, endpoint: string, file: st
     'Use them with the AWS CLI:',
     `  export AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey} AWS_DEFAULT_REGION=us-east-1`,
     `  aws --endpoint-url ${endpoint} cloudtrail lookup-events --max-results 5`,
+    `or sign in to the web console with them: ${endpoint}/console/`,
     '',
   ].join('\n');
 }
