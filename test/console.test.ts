@@ -45,6 +45,12 @@ async function pageCount(): Promise<number> {
   return n;
 }
 
+/** Select everything in the focused editor and type `text` over it. */
+async function replaceText(text: string): Promise<void> {
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.insertText(text);
+}
+
 async function shot(name: string, fullPage = false): Promise<void> {
   await page.waitForTimeout(300);
   if (!fullPage) await page.evaluate(() => window.scrollTo(0, 0));
@@ -218,8 +224,7 @@ test('lake: run a query, see status, statistics, grid and chart', async () => {
   // A query typed in the editor: top event names, as a grid and a chart.
   const store = await page.getByLabel('Event data store').inputValue();
   await page.locator('.cm-content').click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.insertText(`SELECT eventName, count(*) AS n FROM ${store} GROUP BY eventName ORDER BY n DESC`);
+  await replaceText(`SELECT eventName, count(*) AS n FROM ${store} GROUP BY eventName ORDER BY n DESC`);
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   await page.getByTestId('query-status').filter({ hasText: 'FINISHED' }).waitFor({ timeout: 30_000 });
   await page.getByRole('button', { name: /^eventName/ }).waitFor();
@@ -252,32 +257,28 @@ test('rules: create a rule whose pattern is tested as it is typed; targets; its 
   await sample.selectOption(option!);
   const editor = form.locator('.cm-content');
   await editor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.insertText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["CreateTrail"]}}');
+  await replaceText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["CreateTrail"]}}');
   await form.getByTestId('pattern-test').filter({ hasText: 'matches this event' }).waitFor();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.insertText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["DeleteTrail"]}}');
+  await replaceText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["DeleteTrail"]}}');
   await form.getByTestId('pattern-test').filter({ hasText: 'does not match' }).waitFor();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.insertText('{"source": "aws.cloudtrail"}');
+  await replaceText('{"source": "aws.cloudtrail"}');
   await form.getByTestId('pattern-test').filter({ hasText: 'InvalidEventPatternException' }).waitFor();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.insertText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["CreateTrail"]}}');
+  await replaceText('{"source": ["aws.cloudtrail"], "detail": {"eventName": ["CreateTrail"]}}');
   await form.getByTestId('pattern-test').filter({ hasText: 'matches this event' }).waitFor();
   await shot('rule-create');
   await form.getByRole('button', { name: 'Create rule' }).click();
   await page.getByRole('row').filter({ hasText: 'trail-changes' }).waitFor();
   const targets = page.getByRole('region', { name: 'Targets of trail-changes' });
-  await targets.getByLabel('Target id').fill('sink');
-  await targets.getByLabel(/Target ARN/).fill(`arn:opentrail:sink:us-east-1:${ACCOUNT}:file/alerts`);
-  await targets.getByLabel(/Dead-letter queue ARN/).fill(`arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq`);
-  await targets.getByRole('button', { name: 'Add target' }).click();
+  const addTarget = async (id: string, arn: string): Promise<void> => {
+    await targets.getByLabel('Target id').fill(id);
+    await targets.getByLabel(/Target ARN/).fill(arn);
+    await targets.getByLabel(/Dead-letter queue ARN/).fill(`arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq`);
+    await targets.getByRole('button', { name: 'Add target' }).click();
+  };
+  await addTarget('sink', `arn:opentrail:sink:us-east-1:${ACCOUNT}:file/alerts`);
   await targets.getByRole('cell', { name: `arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq` }).waitFor();
   // A second target that refuses every event (HTTP 400, not retried): its events land in the DLQ.
-  await targets.getByLabel('Target id').fill('refuser');
-  await targets.getByLabel(/Target ARN/).fill(refusingDestination);
-  await targets.getByLabel(/Dead-letter queue ARN/).fill(`arn:aws:sqs:us-east-1:${ACCOUNT}:rule-dlq`);
-  await targets.getByRole('button', { name: 'Add target' }).click();
+  await addTarget('refuser', refusingDestination);
   await targets.getByRole('cell', { name: refusingDestination }).waitFor();
   await ts.client().send(new CreateTrailCommand({ Name: 'second-trail', S3BucketName: 'console-logs' }));
   const dlq = page.getByRole('region', { name: 'Dead-letter queues' });

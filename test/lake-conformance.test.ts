@@ -19,6 +19,7 @@ import { SignedHttp } from '../src/client/signed-http.js';
 import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
 import { queryResultValue } from '../src/lake/queries.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
+import { SAMPLE_STORE_PLACEHOLDER } from '../src/lake/samples.js';
 import { storeKeeps } from '../src/domain/event-data-stores.js';
 
 const CONF = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance');
@@ -218,7 +219,7 @@ async function reference(sql: string): Promise<string[]> {
   );
 }
 
-const PLACEHOLDER = /\$EDS_ID|<[^<>\n]*(?:EDS|event[ _-]data[ _-]store)[^<>\n]*>|\{\{[^}]*\}\}|\b(?:config_)?event_data_store_ID\b|EXAMPLE[\w-]*EXAMPLE|\beds-ID\b|\bEDS[123]\b|\beds[12]\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const PLACEHOLDER = SAMPLE_STORE_PLACEHOLDER;
 
 test('every Lake sample query runs, or is refused or fails as Lake would, with the reference result', { timeout: 300_000 }, async () => {
   const files = readdirSync(join(CONF, 'lake-queries')).filter((f) => f.endsWith('.sql')).sort();

@@ -8,18 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Metastore } from '../storage/interfaces.js';
 import { DLQ, parseQueueArn, redriveLetters, type DeadLetter } from '../rules/jobs.js';
 import type { EventRules } from './event-rules.js';
-import { ServiceError } from '../protocols/errors.js';
-
-export class QueueDoesNotExist extends ServiceError {
-  constructor(message: string) {
-    super('QueueDoesNotExist', message);
-  }
-}
-export class ReceiptHandleIsInvalid extends ServiceError {
-  constructor(message: string) {
-    super('ReceiptHandleIsInvalid', message);
-  }
-}
+import { QueueDoesNotExist, ReceiptHandleIsInvalid } from '../protocols/errors.js';
 
 export interface ReceivedLetter {
   letter: DeadLetter;

@@ -5,11 +5,7 @@
  */
 import { CloudTrailARNInvalidException, InvalidParameterException, InvalidTagParameterException, InvalidTokenException, TagsLimitExceededException } from '../protocols/errors.js';
 import type { Tag } from './trail-model.js';
-
-export interface Caller {
-  accountId: string;
-  region: string;
-}
+import type { Caller } from './trails.js';
 
 /** One kind of taggable resource. `read` throws the kind's own not-found error. */
 export interface TagStore {

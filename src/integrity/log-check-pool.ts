@@ -22,7 +22,7 @@ export type StoreSpec =
       credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
     };
 
-import type { LogCheckResult, LogFileRef } from './validate-core.js';
+import { checkLog, eachConcurrently, type LogCheckResult, type LogFileRef, type LogReader } from './validate-core.js';
 
 export type { LogCheckResult, LogFileRef } from './validate-core.js';
 
@@ -39,23 +39,26 @@ export async function openStore(spec: StoreSpec): Promise<ObjectStore> {
   return new S3ObjectStore({ endpoint: spec.endpoint, region: spec.region, forcePathStyle: spec.forcePathStyle, credentials: spec.credentials, ownerAccountId: '' });
 }
 
-/** Read, decompress and hash one log file. */
-export async function checkLogFile(store: ObjectStore, f: LogFileRef): Promise<LogCheckResult> {
-  let body: Buffer;
-  try {
-    const got = await store.getObject(f.bucket, f.key);
-    if (!got) return { status: 'missing' };
-    body = got.body;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'NoSuchBucket' || code === 'NoSuchKey') return { status: 'missing' };
-    return { status: 'error', message: (e as Error).message };
-  }
-  try {
-    return { status: 'hashed', hash: createHash('sha256').update(gunzipSync(body)).digest('hex') };
-  } catch {
-    return { status: 'invalid' };
-  }
+/** Reading from an object store for the log checks: a missing object or bucket is "not there". */
+export function storeReader(store: ObjectStore): LogReader {
+  return {
+    async get(bucket, key) {
+      try {
+        const got = await store.getObject(bucket, key);
+        return got && { body: got.body, metadata: got.info.userMetadata };
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'NoSuchBucket' || code === 'NoSuchKey') return undefined;
+        throw e;
+      }
+    },
+    async gunzip(data) {
+      return gunzipSync(data);
+    },
+    async sha256Hex(data) {
+      return createHash('sha256').update(data).digest('hex');
+    },
+  };
 }
 
 const BATCH = 64;
@@ -125,17 +128,11 @@ if (!isMainThread && parentPort && (workerData as { logCheckStore?: StoreSpec } 
       return;
     }
     void (async () => {
-      const store = await opened;
+      const reader = storeReader(await opened);
       const results = new Array<LogCheckResult>(m.files.length);
-      let i = 0;
-      await Promise.all(
-        Array.from({ length: READS_PER_THREAD }, async () => {
-          while (i < m.files.length) {
-            const k = i++;
-            results[k] = await checkLogFile(store, m.files[k]!);
-          }
-        }),
-      );
+      await eachConcurrently(m.files.length, READS_PER_THREAD, async (k) => {
+        results[k] = await checkLog(reader, m.files[k]!);
+      });
       parentPort!.postMessage({ id: m.id, results } satisfies Done);
     })();
   });

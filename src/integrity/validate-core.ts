@@ -56,6 +56,43 @@ export interface ValidateBackend {
   checkLogs(files: LogFileRef[], onResult: (index: number, result: LogCheckResult) => void): Promise<void>;
 }
 
+/** Run `task(i)` for every i below `count`, at most `n` at a time. */
+export async function eachConcurrently(count: number, n: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(n, count)) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** What reading and hashing a log file needs of a backend. */
+export type LogReader = Pick<ValidateBackend, 'get' | 'gunzip' | 'sha256Hex'>;
+
+/** Read, decompress and hash one log file (SHA-256 of the decompressed content). */
+export async function checkLog(r: LogReader, f: LogFileRef): Promise<LogCheckResult> {
+  let body: Uint8Array;
+  try {
+    const got = await r.get(f.bucket, f.key);
+    if (!got) return { status: 'missing' };
+    body = got.body;
+  } catch (e) {
+    return { status: 'error', message: (e as Error).message };
+  }
+  let plain: Uint8Array;
+  try {
+    plain = await r.gunzip(body);
+  } catch {
+    return { status: 'invalid' };
+  }
+  return { status: 'hashed', hash: await r.sha256Hex(plain) };
+}
+
+/** Log file checks on this thread, `n` reads in flight. */
+export function checkLogsWith(r: LogReader, n: number): ValidateBackend['checkLogs'] {
+  return (files, onResult) => eachConcurrently(files.length, n, async (k) => onResult(k, await checkLog(r, files[k]!)));
+}
+
 export interface FileResult {
   kind: 'Digest' | 'Log';
   bucket: string;

@@ -106,3 +106,8 @@ export const DuplicatedAuditEventId = define('DuplicatedAuditEventId');
 export const ImportNotFoundException = define('ImportNotFoundException');
 export const AccountHasOngoingImportException = define('AccountHasOngoingImportException');
 export const InvalidImportSourceException = define('InvalidImportSourceException');
+
+// SQS errors (rule targets' dead-letter queues).
+export const QueueDoesNotExist = define('QueueDoesNotExist');
+export const ReceiptHandleIsInvalid = define('ReceiptHandleIsInvalid');
+export const InvalidParameterValue = define('InvalidParameterValue');

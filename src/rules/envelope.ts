@@ -5,33 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CloudTrailRecord } from '../domain/record.js';
+import { envelopeOf, type EventBridgeEvent } from './envelope-shape.js';
 import { newFieldTrie, type FieldTrie } from './json-scan.js';
-
-export interface EventBridgeEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: CloudTrailRecord;
-}
-
-const DETAIL_TYPES: Record<string, string> = {
-  AwsApiCall: 'AWS API Call via CloudTrail',
-  AwsConsoleSignIn: 'AWS Console Sign In via CloudTrail',
-  AwsServiceEvent: 'AWS Service Event via CloudTrail',
-  AwsConsoleAction: 'AWS Console Action via CloudTrail',
-  AwsCloudTrailInsight: 'AWS Insight via CloudTrail',
-};
-
-/** `cloudtrail.amazonaws.com` → `aws.cloudtrail`; a custom source (`billing.example.com`) stays as it is. */
-export function eventBridgeSource(eventSource: string): string {
-  const m = /^([a-z0-9-]+)\.amazonaws\.com$/.exec(eventSource);
-  return m ? `aws.${m[1]}` : eventSource;
-}
 
 /** The envelope's id: derived from the record's eventID, so a replay after a crash sends the same id. */
 function envelopeId(eventID: string): string {
@@ -40,18 +15,7 @@ function envelopeId(eventID: string): string {
 }
 
 export function eventBridgeEvent(r: CloudTrailRecord): EventBridgeEvent {
-  const insight = (r.eventCategory ?? '').toLowerCase() === 'insight';
-  return {
-    version: '0',
-    id: envelopeId(r.eventID),
-    'detail-type': insight ? DETAIL_TYPES.AwsCloudTrailInsight! : DETAIL_TYPES[r.eventType ?? ''] ?? DETAIL_TYPES.AwsApiCall!,
-    source: eventBridgeSource(r.eventSource),
-    account: r.recipientAccountId ?? r.userIdentity?.accountId ?? '',
-    time: r.eventTime,
-    region: r.awsRegion,
-    resources: [],
-    detail: r,
-  };
+  return envelopeOf(r, envelopeId(r.eventID));
 }
 
 /** A value at a JSON path in dot notation (`$.detail.userIdentity.arn`, `$.detail.resources[0].ARN`). */

@@ -55,9 +55,8 @@ export class ConsoleFiles {
     }
     const file = normalize(join(this.root, rel));
     if (!file.startsWith(normalize(this.root + sep)) && file !== normalize(this.root)) return { statusCode: 404, headers: base, body: '' };
-    // Unknown paths without an extension are the app's own routes: serve the page.
-    if (!existsSync(file) || !extname(file)) rel = extname(rel) ? rel : 'index.html';
-    const path = existsSync(file) && extname(file) ? file : join(this.root, rel);
+    // Paths without an extension are the app's own routes: serve the page.
+    const path = extname(file) ? file : join(this.root, 'index.html');
     let entry = this.cache.get(path);
     if (!entry) {
       const body = await readFile(path).catch(() => undefined);

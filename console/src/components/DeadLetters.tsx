@@ -3,7 +3,9 @@ import { useCallback, useEffect, useState } from 'react';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ListQueuesCommand, PurgeQueueCommand, ReceiveMessageCommand, StartMessageMoveTaskCommand, type Message } from '@aws-sdk/client-sqs';
 import { useSqs } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
-import { TableHead } from './TableHead.js';
+import { actThenRefresh } from '../lib/act.js';
+import { EmptyRow, TableHead } from './Table.js';
+import { ErrorAlert } from './ErrorAlert.js';
 import { JsonView } from './JsonView.js';
 
 interface Queue {
@@ -51,16 +53,12 @@ export function DeadLetters() {
     [sqs],
   );
 
+  const run = actThenRefresh(setError, async () => {
+    await refresh();
+    if (open) await peek(open);
+  });
   const act = async (fn: () => Promise<unknown>, done: string): Promise<void> => {
-    setError(undefined);
-    try {
-      await fn();
-      setNote(done);
-      await refresh();
-      if (open) await peek(open);
-    } catch (e) {
-      setError(errorText(e));
-    }
+    if (await run(fn)) setNote(done);
   };
 
   const name = (arn: string): string => arn.split(':').pop() ?? arn;
@@ -101,11 +99,7 @@ export function DeadLetters() {
             </tr>
           ))}
           {queues.length === 0 && (
-            <tr>
-              <td colSpan={4} className="empty">
-                No target has a dead-letter queue.
-              </td>
-            </tr>
+            <EmptyRow cols={4}>No target has a dead-letter queue.</EmptyRow>
           )}
         </tbody>
       </table>
@@ -114,11 +108,7 @@ export function DeadLetters() {
           {note}
         </p>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {open && (
         <div>
           <h3 className="small">Oldest messages in {name(queues.find((q) => q.url === open)?.arn ?? open)}</h3>

@@ -4,6 +4,7 @@ import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { listFolder, readJsonGz, type Listing } from '../lib/s3files.js';
 import { fmtTime } from '../lib/time.js';
+import { ErrorAlert } from './ErrorAlert.js';
 import { JsonView } from './JsonView.js';
 
 export function FileBrowser({ bucket, prefix: root }: { bucket: string; prefix: string }) {
@@ -41,11 +42,7 @@ export function FileBrowser({ bucket, prefix: root }: { bucket: string; prefix: 
           </span>
         ))}
       </nav>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <div className="lake-grid">
         <ul className="file-list">
           {listing?.folders.map((f) => (

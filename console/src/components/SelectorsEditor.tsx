@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { GetEventSelectorsCommand, PutEventSelectorsCommand, type AdvancedEventSelector, type EventSelector, type Trail } from '@aws-sdk/client-cloudtrail';
 import { useClients } from '../lib/clients-context.js';
+import { ErrorAlert } from './ErrorAlert.js';
 import { errorText } from '../lib/session.js';
 
 const FIELDS = ['eventCategory', 'eventSource', 'eventName', 'readOnly', 'resources.type', 'resources.ARN', 'eventType', 'userIdentity.arn', 'errorCode', 'sessionCredentialFromConsole'];
@@ -196,11 +197,7 @@ export function SelectorsEditor({ trail, onSaved }: { trail: Trail; onSaved: () 
         </button>
         {saved && <span className="ok">Saved</span>}
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
     </section>
   );
 }

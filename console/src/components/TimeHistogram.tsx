@@ -2,8 +2,6 @@
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Bucket } from '../lib/buckets.js';
 
-export { bucketize, type Bucket } from '../lib/buckets.js';
-
 export function TimeHistogram({ data, series = ['count'], height = 140, label }: { data: Bucket[]; series?: string[]; height?: number; label: string }) {
   const colors = ['var(--accent)', 'var(--danger)', 'var(--warn)'];
   return (

@@ -6,7 +6,8 @@ import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
 import { localInput } from '../lib/time.js';
 import { validateInBrowser, type FileResult, type ValidateSummary } from '../lib/validate.js';
-import { TableHead } from './TableHead.js';
+import { TableHead } from './Table.js';
+import { ErrorAlert } from './ErrorAlert.js';
 import { Progress } from './Progress.js';
 
 export function ValidatePanel({ trail }: { trail: Trail }) {
@@ -85,11 +86,7 @@ export function ValidatePanel({ trail }: { trail: Trail }) {
         </label>
       </div>
       {progress && <Progress label="Log files checked" done={progress.done} total={progress.total} />}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {summary && (
         <p className={summary.exitCode ? 'error' : 'ok'} data-testid="validate-summary">
           {summary.digests.valid}/{summary.digests.valid + summary.digests.invalid} digest files valid · {summary.logs.valid}/{summary.logs.valid + summary.logs.invalid} log files valid

@@ -60,9 +60,5 @@ export async function runQuery(ct: CloudTrailClient, sql: string): Promise<Table
   return queryResults(ct, id);
 }
 
-/** The placeholders published sample queries use for an event data store id. */
-export const STORE_PLACEHOLDER =
-  /\$EDS_ID|<[^<>\n]*(?:EDS|event[ _-]data[ _-]store)[^<>\n]*>|\{\{[^}]*\}\}|\b(?:config_)?event_data_store_ID\b|EXAMPLE[\w-]*EXAMPLE|\beds-ID\b|\bEDS[123]\b|\beds[12]\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-
 /** The id FROM takes: the last part of a store ARN. */
 export const storeId = (arn: string): string => arn.split('/').pop() ?? arn;

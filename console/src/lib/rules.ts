@@ -1,29 +1,11 @@
 /** EventBridge helpers: a recorded event in EventBridge's envelope, and the per-rule counters from /metrics. */
 import type { Row } from './events.js';
+import type { CloudTrailRecord } from '../../../src/domain/record.js';
+import { envelopeOf, type EventBridgeEvent } from '../../../src/rules/envelope-shape.js';
 
-const DETAIL_TYPES: Record<string, string> = {
-  AwsApiCall: 'AWS API Call via CloudTrail',
-  AwsConsoleSignIn: 'AWS Console Sign In via CloudTrail',
-  AwsServiceEvent: 'AWS Service Event via CloudTrail',
-  AwsConsoleAction: 'AWS Console Action via CloudTrail',
-};
-
-/** The event a rule sees for a recorded call (the server builds the same envelope for delivery). */
-export function envelopeFor(row: Row): Record<string, unknown> {
-  const r = row.record;
-  const src = String(r.eventSource ?? '');
-  const m = /^([a-z0-9-]+)\.amazonaws\.com$/.exec(src);
-  return {
-    version: '0',
-    id: row.id,
-    'detail-type': DETAIL_TYPES[String(r.eventType ?? '')] ?? DETAIL_TYPES.AwsApiCall,
-    source: m ? `aws.${m[1]}` : src,
-    account: String(r.recipientAccountId ?? ''),
-    time: String(r.eventTime ?? ''),
-    region: String(r.awsRegion ?? ''),
-    resources: [],
-    detail: r,
-  };
+/** The event a rule sees for a recorded call: the server's own envelope (its id aside, which TestEventPattern ignores). */
+export function envelopeFor(row: Row): EventBridgeEvent {
+  return envelopeOf(row.record as unknown as CloudTrailRecord, row.id);
 }
 
 export type RuleCounters = Record<string, { matched: number; invocations: number; failed: number; throttled: number; deadLettered: number }>;

@@ -4,7 +4,7 @@
  */
 import { ListPublicKeysCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import { validateLogsWith, type CoreIo, type ValidateBackend, type ValidateOptions, type ValidateSummary } from '../../../src/integrity/validate-core.js';
+import { checkLogsWith, validateLogsWith, type CoreIo, type ValidateBackend, type ValidateOptions, type ValidateSummary } from '../../../src/integrity/validate-core.js';
 import { gunzip, readObject } from './s3files.js';
 
 export type { FileResult, ValidateSummary } from '../../../src/integrity/validate-core.js';
@@ -36,6 +36,7 @@ export function browserBackend(s3: S3Client, concurrency = 8): ValidateBackend {
       throw e;
     }
   };
+  const sha256Hex = async (data: Uint8Array): Promise<string> => hex(await crypto.subtle.digest('SHA-256', data as BufferSource));
   return {
     get,
     async list(bucket, prefix) {
@@ -49,43 +50,14 @@ export function browserBackend(s3: S3Client, concurrency = 8): ValidateBackend {
       return keys;
     },
     gunzip,
-    async sha256Hex(data) {
-      return hex(await crypto.subtle.digest('SHA-256', data as BufferSource));
-    },
+    sha256Hex,
     async importKey(der) {
       return crypto.subtle.importKey('spki', pkcs1ToSpki(der) as BufferSource, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
     },
     async verify(key, data, signature) {
       return crypto.subtle.verify('RSASSA-PKCS1-v1_5', key as CryptoKey, signature as BufferSource, data as BufferSource);
     },
-    async checkLogs(files, onResult) {
-      let i = 0;
-      await Promise.all(
-        Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, async () => {
-          while (i < files.length) {
-            const k = i++;
-            const f = files[k]!;
-            try {
-              const got = await get(f.bucket, f.key);
-              if (!got) {
-                onResult(k, { status: 'missing' });
-                continue;
-              }
-              let plain: Uint8Array;
-              try {
-                plain = await gunzip(got.body);
-              } catch {
-                onResult(k, { status: 'invalid' });
-                continue;
-              }
-              onResult(k, { status: 'hashed', hash: hex(await crypto.subtle.digest('SHA-256', plain as BufferSource)) });
-            } catch (e) {
-              onResult(k, { status: 'error', message: (e as Error).message });
-            }
-          }
-        }),
-      );
-    },
+    checkLogs: checkLogsWith({ get, gunzip, sha256Hex }, concurrency),
   };
 }
 

@@ -12,7 +12,8 @@ import { runQuery, storeId } from '../lib/lake.js';
 import { fmtTime } from '../lib/time.js';
 import { bucketize, fromCounts, type Bucket } from '../lib/buckets.js';
 import { countEvents } from '../lib/counts.js';
-import { TableHead } from '../components/TableHead.js';
+import { EmptyRow, TableHead } from '../components/Table.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import type { Session } from '../lib/session.js';
 
 const TimeHistogram = lazy(() => import('../components/TimeHistogram.js').then((m) => ({ default: m.TimeHistogram })));
@@ -149,11 +150,7 @@ export function Dashboard() {
         <h1 id="dash-title">Dashboard</h1>
         <span className="muted small">Last 24 hours{stats ? ` · from ${stats.source}` : ''}</span>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <div className="tiles">
         <div className="tile card">
           <span className="muted">Events</span>
@@ -199,11 +196,7 @@ export function Dashboard() {
                 </tr>
               ))}
               {health?.length === 0 && (
-                <tr>
-                  <td colSpan={4} className="empty">
-                    No trails. <a href="#/trails">Create one</a>.
-                  </td>
-                </tr>
+                <EmptyRow cols={4}>No trails. <a href="#/trails">Create one</a>.</EmptyRow>
               )}
             </tbody>
           </table>

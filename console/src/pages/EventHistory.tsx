@@ -14,6 +14,7 @@ import { JsonView } from '../components/JsonView.js';
 import { Progress } from '../components/Progress.js';
 import { fromCounts, type Bucket } from '../lib/buckets.js';
 import { countEvents } from '../lib/counts.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import { bucketMs } from '../lib/time.js';
 
 // The chart library loads after the table: the first page of events does not wait for it.
@@ -239,11 +240,7 @@ export function EventHistory() {
           Apply
         </button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {exporting && (
         <div className="row">
           <Progress label={`Exporting ${exporting.kind.toUpperCase()}`} done={exporting.done} />

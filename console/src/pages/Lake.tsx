@@ -3,13 +3,15 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { CreateEventDataStoreCommand, ListEventDataStoresCommand, type EventDataStore } from '@aws-sdk/client-cloudtrail';
 import { useClients } from '../lib/clients-context.js';
 import { errorText } from '../lib/session.js';
-import { cancelQuery, queryResults, startQuery, STORE_PLACEHOLDER, storeId, waitQuery, type QueryInfo } from '../lib/lake.js';
+import { cancelQuery, queryResults, startQuery, storeId, waitQuery, type QueryInfo } from '../lib/lake.js';
+import { SAMPLE_STORE_PLACEHOLDER } from '../../../src/lake/samples.js';
 import { useDark } from '../lib/dark.js';
 import { CodeEditor, insertAtCursor } from '../components/CodeEditor.js';
 import { ResultGrid, type Table } from '../components/ResultGrid.js';
 import { ResultChart } from '../components/ResultChart.js';
 import { Progress } from '../components/Progress.js';
-import { TableHead } from '../components/TableHead.js';
+import { EmptyRow, TableHead } from '../components/Table.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import samples from '../sample-queries.json';
 
 interface Sample {
@@ -66,7 +68,7 @@ export function Lake() {
   };
 
   const useSample = (s: Sample): void => {
-    setSql(store ? s.sql.replace(STORE_PLACEHOLDER, store) : s.sql);
+    setSql(store ? s.sql.replace(SAMPLE_STORE_PLACEHOLDER, store) : s.sql);
   };
 
   const stats = query?.QueryStatistics;
@@ -77,11 +79,7 @@ export function Lake() {
       <div className="page-head">
         <h1 id="lake-title">CloudTrail Lake</h1>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <Stores stores={stores} onCreated={refresh} />
       <div className="lake-grid">
         <div className="card">
@@ -218,11 +216,7 @@ function Stores({ stores, onCreated }: { stores: EventDataStore[]; onCreated: ()
           <button type="submit" className="primary">
             Create
           </button>
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <ErrorAlert error={error} />
         </form>
       )}
       <div className="table-scroll">
@@ -242,11 +236,7 @@ function Stores({ stores, onCreated }: { stores: EventDataStore[]; onCreated: ()
               </tr>
             ))}
             {stores.length === 0 && (
-              <tr>
-                <td colSpan={6} className="empty">
-                  No event data stores yet.
-                </td>
-              </tr>
+              <EmptyRow cols={6}>No event data stores yet.</EmptyRow>
             )}
           </tbody>
         </table>

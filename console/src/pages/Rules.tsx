@@ -16,12 +16,14 @@ import {
 import { useClients } from '../lib/clients-context.js';
 import { useEventBridge } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
+import { actThenRefresh } from '../lib/act.js';
 import { lookupPage, type Row } from '../lib/events.js';
 import { envelopeFor, ruleCounters, type RuleCounters } from '../lib/rules.js';
 import { useDark } from '../lib/dark.js';
 import { fmtTime } from '../lib/time.js';
 import { CodeEditor } from '../components/CodeEditor.js';
-import { TableHead } from '../components/TableHead.js';
+import { EmptyRow, TableHead } from '../components/Table.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import { DeadLetters } from '../components/DeadLetters.js';
 
 export function Rules() {
@@ -49,15 +51,7 @@ export function Rules() {
   }, [events]);
   useEffect(() => void refresh(), [refresh]);
 
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    setError(undefined);
-    try {
-      await fn();
-      await refresh();
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+  const act = actThenRefresh(setError, refresh);
 
   return (
     <section className="page" aria-labelledby="rules-title">
@@ -67,11 +61,7 @@ export function Rules() {
           Create rule
         </button>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {creating && (
         <CreateRule
           onDone={async (name) => {
@@ -121,11 +111,7 @@ export function Rules() {
                 );
               })}
               {rules.length === 0 && (
-                <tr>
-                  <td colSpan={8} className="empty">
-                    No rules on the default event bus.
-                  </td>
-                </tr>
+                <EmptyRow cols={8}>No rules on the default event bus.</EmptyRow>
               )}
             </tbody>
           </table>
@@ -221,11 +207,7 @@ function CreateRule({ onDone }: { onDone: (name: string) => Promise<void> }) {
           )}
         </div>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <button type="submit" className="primary">
         Create rule
       </button>
@@ -287,11 +269,7 @@ function Targets({ rule }: { rule: string }) {
               </tr>
             ))}
             {targets.length === 0 && (
-              <tr>
-                <td colSpan={5} className="empty">
-                  No targets.
-                </td>
-              </tr>
+              <EmptyRow cols={5}>No targets.</EmptyRow>
             )}
           </tbody>
         </table>
@@ -311,11 +289,7 @@ function Targets({ rule }: { rule: string }) {
         </label>
         <button type="submit">Add target</button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
     </section>
   );
 }

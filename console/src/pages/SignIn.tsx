@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import { clientsFor, errorText, type Session } from '../lib/session.js';
 
 /** Sign in with an access key pair: checked by one signed DescribeTrails call, kept in this tab only. */
@@ -44,11 +45,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         Region
         <input name="region" required value={region} onChange={(e) => setRegion(e.target.value)} />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <button type="submit" className="primary" disabled={busy}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>

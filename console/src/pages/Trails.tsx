@@ -5,10 +5,12 @@ import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { useClients } from '../lib/clients-context.js';
 import { useS3 } from '../lib/more-clients.js';
 import { errorText } from '../lib/session.js';
+import { actThenRefresh } from '../lib/act.js';
 import { fmtTime } from '../lib/time.js';
 import { SelectorsEditor } from '../components/SelectorsEditor.js';
 import { FileBrowser } from '../components/FileBrowser.js';
-import { TableHead } from '../components/TableHead.js';
+import { EmptyRow, TableHead } from '../components/Table.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
 import { ValidatePanel } from '../components/ValidatePanel.js';
 
 type Status = GetTrailStatusCommandOutput;
@@ -35,15 +37,7 @@ export function Trails() {
   }, [cloudtrail]);
   useEffect(() => void refresh(), [refresh]);
 
-  const act = async (fn: () => Promise<unknown>): Promise<void> => {
-    setError(undefined);
-    try {
-      await fn();
-      await refresh();
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+  const act = actThenRefresh(setError, refresh);
   const trail = trails.find((t) => t.TrailARN === open?.arn);
 
   return (
@@ -59,11 +53,7 @@ export function Trails() {
           </button>
         </div>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {creating && (
         <CreateTrail
           onDone={async () => {
@@ -117,11 +107,7 @@ export function Trails() {
                 );
               })}
               {trails.length === 0 && (
-                <tr>
-                  <td colSpan={9} className="empty">
-                    No trails in this region.
-                  </td>
-                </tr>
+                <EmptyRow cols={9}>No trails in this region.</EmptyRow>
               )}
             </tbody>
           </table>
@@ -210,11 +196,7 @@ function CreateTrail({ onDone }: { onDone: () => Promise<void> }) {
           <input type="checkbox" checked={start} onChange={(e) => setStart(e.target.checked)} /> Start logging now
         </label>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <button type="submit" className="primary">
         Create trail
       </button>

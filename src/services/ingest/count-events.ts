@@ -22,8 +22,8 @@ function time(v: unknown, name: string): Date | undefined {
   return d;
 }
 
-export function parseCountRequest(body: Buffer): CountRequest {
-  const b = body.length === 0 ? {} : parseJsonBody(body);
+/** The request, from the body parsed once (the record keeps the same object as requestParameters). */
+export function parseCountRequest(b: Record<string, unknown>): CountRequest {
   const attrs = b.LookupAttributes;
   if (attrs !== undefined && (!Array.isArray(attrs) || attrs.some((a) => typeof a !== 'object' || a === null))) {
     throw new ValidationException('LookupAttributes must be a list of {AttributeKey, AttributeValue}');
@@ -44,6 +44,8 @@ export function countResultJson(r: CountResult): unknown {
   return { Buckets: r.Buckets.map((b) => ({ StartTime: b.StartTime.getTime() / 1000, Count: b.Count })), Total: r.Total, BucketSeconds: r.BucketSeconds };
 }
 
-export async function countEvents(history: EventHistory, accountId: string, region: string, body: Buffer): Promise<CountResult> {
-  return history.countEvents(accountId, region, parseCountRequest(body));
+/** CountEvents: the parsed body (kept in `parsed` for the call's record), counted by the domain. */
+export async function countEvents(history: EventHistory, accountId: string, region: string, body: Buffer, parsed: { body?: Record<string, unknown> }): Promise<CountResult> {
+  parsed.body = parseJsonBody(body);
+  return history.countEvents(accountId, region, parseCountRequest(parsed.body));
 }

@@ -91,16 +91,17 @@ export function createIngestService(deps: IngestServiceDeps): Service {
     encodeError: (err, requestId) => encodeError(err, requestId),
     async handle(req: IncomingRequest, ctx: RequestContext): Promise<ServiceResult> {
       if (req.method === 'POST' && req.path === COUNT_PATH) {
+        const parsed: { body?: Record<string, unknown> } = {};
         return runRestJsonOperation({
           operation: 'CountEvents',
-          run: () => countEvents(deps.history, ctx.accountId, ctx.region, req.body),
+          run: () => countEvents(deps.history, ctx.accountId, ctx.region, req.body, parsed),
           ok: (result) => restJsonResponse(200, countResultJson(result), ctx.requestId),
           encodeError: (err) => encodeError(err, ctx.requestId),
           audit: (err) => ({
             eventSource: HISTORY_EVENT_SOURCE,
             eventName: 'CountEvents',
             readOnly: true,
-            requestParameters: err ? null : (JSON.parse(req.body.length ? req.body.toString('utf8') : '{}') as Record<string, unknown>),
+            requestParameters: err ? null : (parsed.body ?? null),
             responseElements: null,
             errorCode: err?.code,
             errorMessage: err?.message,

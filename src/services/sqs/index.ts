@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { Json11Service, operation } from '../../protocols/json11-service.js';
 import { loadModel } from '../../protocols/model.js';
-import { ServiceError, ValidationException } from '../../protocols/errors.js';
+import { InvalidParameterValue, QueueDoesNotExist, ValidationException } from '../../protocols/errors.js';
 import { parseQueueArn } from '../../rules/jobs.js';
-import { QueueDoesNotExist, type DeadLetterQueues } from '../../domain/dead-letters.js';
+import type { DeadLetterQueues } from '../../domain/dead-letters.js';
 import type { RequestContext } from '../types.js';
 
 export interface SqsDeps {
@@ -78,7 +78,7 @@ export function createSqsService(deps: SqsDeps): Json11Service {
         handler: async (i, ctx) => {
           const arn = await queueOf(i.QueueUrl, ctx);
           const max = i.MaxNumberOfMessages ?? 1;
-          if (max < 1 || max > 10) throw new ServiceError('InvalidParameterValue', `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
+          if (max < 1 || max > 10) throw new InvalidParameterValue(`Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
           const got = await deps.queues.receive(ctx.accountId, arn, max, (i.VisibilityTimeout ?? 30) * 1000);
           const sys = [...(i.AttributeNames ?? []), ...(i.MessageSystemAttributeNames ?? [])];
           const Messages = got.map((r) => {

@@ -75,28 +75,25 @@ export class SqliteEventLog implements EventLog {
     return this.worker.append(events);
   }
 
-  /** On the reader thread; on this connection if that thread has gone. */
-  async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
+  /** A history read on the reader thread; on this connection if that thread has gone. */
+  private async onReader<T>(there: () => Promise<T>, here: () => T): Promise<T> {
     if (this.reader.alive) {
       try {
-        return await this.reader.lookup(q);
+        return await there();
       } catch (e) {
         if (this.reader.alive) throw e;
       }
     }
-    return this.readHistory(q);
+    return here();
   }
 
-  /** On the reader thread too: a histogram over a million events is a long range scan. */
+  async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
+    return this.onReader(() => this.reader.lookup(q), () => this.readHistory(q));
+  }
+
+  /** A histogram over a million events is a long range scan: off this thread too. */
   async countHistory(q: HistoryCountQuery): Promise<{ startMs: number; count: number }[]> {
-    if (this.reader.alive) {
-      try {
-        return await this.reader.count(q);
-      } catch (e) {
-        if (this.reader.alive) throw e;
-      }
-    }
-    return this.countHistoryHere(q);
+    return this.onReader(() => this.reader.count(q), () => this.countHistoryHere(q));
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
