@@ -48,6 +48,13 @@ export function rng(seed: number): () => number {
 }
 
 /** A realistic API call record (identity, parameters, a resource) about 1 KB long. */
+/** The i-th event's source address: one of 5,000, skewed (the low-numbered ones are the busy ones). */
+function ipOf(i: number): string {
+  const h = Math.imul(i, 2654435761) >>> 0;
+  const k = Math.floor((h / 2 ** 32) ** 3 * 5000);
+  return `10.${(k >> 8) % 256}.${k % 256}.${(k * 7) % 250 + 1}`;
+}
+
 export function syntheticRecord(i: number, rand: () => number, time: Date, account = ACCOUNTS[0]!): CloudTrailRecord {
   const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)]!;
   const user = pick(USERS);
@@ -57,7 +64,8 @@ export function syntheticRecord(i: number, rand: () => number, time: Date, accou
     accountId: account,
     region: pick(REGIONS),
     userIdentity: { type: 'IAMUser', principalId: `AIDA${String(i % 50).padStart(17, '0')}`, arn: `arn:aws:iam::${account}:user/${user}`, accountId: account, accessKeyId: `AKIA${String(i % 997).padStart(16, '0')}`, userName: user },
-    sourceIPAddress: `10.${i % 256}.${(i >> 8) % 256}.${(i >> 16) % 256}`,
+    // 5,000 addresses, a few hundred of them busy: a fleet's and its users' networks, not one per call.
+    sourceIPAddress: ipOf(i),
     userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.debian.12 prompt/off command/ec2.describe-instances',
     requestId: `req-${i}`,
     time,

@@ -5,9 +5,12 @@
  * runs each) beside DuckDB running the same translated SQL straight on the same files; and
  * PutAuditEvents throughput (100-event calls from 16 clients).
  *
- *   npm run bench:lake [-- --events 10000000 --runs 5 --seconds 15]
+ *   npm run bench:lake [-- --events 10000000 --runs 5 --seconds 15 --reuse no|yes]
+ *
+ * `--reuse yes` keeps the event log and the stores of an earlier run of the same size (bench/.data/lake)
+ * and only measures the queries and PutAuditEvents again.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -15,10 +18,10 @@ import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { SignedHttp } from '../src/client/signed-http.js';
 import { listFiles, liveFiles, storeDir } from '../src/lake/lake-files.js';
-import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
+import { prepareQuery, TRINO_SETUP } from '../src/lake/sql.js';
 import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
-const { events: EVENTS, runs: RUNS, seconds: SECONDS } = benchArgs({ events: 10_000_000, runs: 5, seconds: 15 });
+const { events: EVENTS, runs: RUNS, seconds: SECONDS, reuse: REUSE } = benchArgs({ events: 10_000_000, runs: 5, seconds: 15, reuse: 'no' }, { reuse: ['no', 'yes'] });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'lake');
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -42,10 +45,13 @@ async function loadLog(spanStart: number): Promise<void> {
 
 async function main(): Promise<void> {
   out(`bench:lake — ${fmt(EVENTS)} events; machine: ${machine()}`);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const spanStart = Date.now() - 30 * DAY;
-  await loadLog(spanStart);
+  const reuse = REUSE === 'yes' && existsSync(join(dataDir, 'bench-span.json'));
+  const spanStart = reuse ? (JSON.parse(readFileSync(join(dataDir, 'bench-span.json'), 'utf8')) as { spanStart: number }).spanStart : Date.now() - 30 * DAY;
+  if (!reuse) {
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+    await loadLog(spanStart);
+  }
 
   const env = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LAKE_INTERVAL_MS: '200' };
   const app = await startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: pino({ level: 'warn' }, pino.destination(2)) });
@@ -61,18 +67,28 @@ async function main(): Promise<void> {
 
   // Two stores: every management event; the write events of us-east-1 (for the join).
   let t0 = performance.now();
-  const all = await call('CreateEventDataStore', { Name: 'all', TerminationProtectionEnabled: false });
-  const writes = await call('CreateEventDataStore', {
-    Name: 'writes',
-    MultiRegionEnabled: false,
-    TerminationProtectionEnabled: false,
-    AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'readOnly', Equals: ['false'] }] }],
-  });
+  const existing = reuse ? ((await call('ListEventDataStores', {})).EventDataStores as Record<string, unknown>[]) : [];
+  const all = existing.find((s) => s.Name === 'all') ?? (await call('CreateEventDataStore', { Name: 'all', TerminationProtectionEnabled: false }));
+  const writes =
+    existing.find((s) => s.Name === 'writes') ??
+    (await call('CreateEventDataStore', {
+      Name: 'writes',
+      MultiRegionEnabled: false,
+      TerminationProtectionEnabled: false,
+      AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, { Field: 'readOnly', Equals: ['false'] }] }],
+    }));
+  if (reuse) {
+    // The integration store and channel of the run before: replaced by new ones below.
+    for (const c of (await call('ListChannels', {})).Channels as Record<string, unknown>[]) await call('DeleteChannel', { Channel: c.ChannelArn });
+    for (const s of existing.filter((x) => String(x.Name).startsWith('integ') && x.Status !== 'PENDING_DELETION')) await call('DeleteEventDataStore', { EventDataStore: s.EventDataStoreArn });
+  }
   await app.lake.writer.caughtUp();
   const ingestSecs = (performance.now() - t0) / 1000;
   t0 = performance.now();
   await app.lake.writer.compactAll();
   const compactSecs = (performance.now() - t0) / 1000;
+  writeFileSync(join(dataDir, 'bench-span.json'), JSON.stringify({ spanStart }));
+  if (reuse) out('(reusing the event log and stores of an earlier run: the ingest figures below are not measured)');
   const idAll = String(all.EventDataStoreArn).split('/').pop()!;
   const idWrites = String(writes.EventDataStoreArn).split('/').pop()!;
   const lakeRoot = join(dataDir, 'lake');
@@ -93,7 +109,7 @@ async function main(): Promise<void> {
   // DuckDB straight on the same files, with the same translated SQL.
   const duck = await DuckDBInstance.create(':memory:', { threads: '2' });
   const dc = await duck.connect();
-  for (const m of TRINO_MACROS) await dc.run(m);
+  for (const m of TRINO_SETUP) await dc.run(m);
   for (const [id, files] of [[idAll, filesAll], [idWrites, filesWrites]] as const) {
     await dc.run(`CREATE VIEW "${id}" AS SELECT * FROM read_parquet([${files.map((f) => `'${f.path}'`).join(', ')}], hive_partitioning = false)`);
   }
@@ -132,8 +148,8 @@ async function main(): Promise<void> {
   duck.closeSync();
 
   // PutAuditEvents: an integration store and a channel; 16 clients sending 100-event calls.
-  const integ = await call('CreateEventDataStore', { Name: 'integ', TerminationProtectionEnabled: false, AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ActivityAuditLog'] }] }] });
-  const ch = await call('CreateChannel', { Name: 'bench', Source: 'Custom', Destinations: [{ Type: 'EVENT_DATA_STORE', Location: integ.EventDataStoreArn }] });
+  const integ = await call('CreateEventDataStore', { Name: `integ-${Date.now()}`, TerminationProtectionEnabled: false, AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ActivityAuditLog'] }] }] });
+  const ch = await call('CreateChannel', { Name: `bench-${Date.now()}`, Source: 'Custom', Destinations: [{ Type: 'EVENT_DATA_STORE', Location: integ.EventDataStoreArn }] });
   const data = new SignedHttp({ endpoint: app.url, region: 'us-east-1', service: 'cloudtrail-data', credentials: creds });
   let sent = 0;
   let ok = 0;

@@ -87,6 +87,8 @@ test('event data stores: create, get, list, update, and the errors of each', asy
   await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'short', RetentionPeriod: 3 })), 'ValidationException');
   await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'long', RetentionPeriod: 3000, BillingMode: 'FIXED_RETENTION_PRICING' })), 'InvalidParameterException');
   await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'bad-sel', AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventName', Equals: ['X'] }] }] })), 'InvalidEventSelectorsException');
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'org', OrganizationEnabled: true })), 'OrganizationsNotInUseException');
+  await expectAwsError(ct.send(new UpdateEventDataStoreCommand({ EventDataStore: storeId, OrganizationEnabled: true })), 'OrganizationsNotInUseException');
   await expectAwsError(ct.send(new GetEventDataStoreCommand({ EventDataStore: '00000000-1111-2222-3333-444444444444' })), 'EventDataStoreNotFoundException');
   await expectAwsError(ct.send(new GetEventDataStoreCommand({ EventDataStore: 'arn:aws:cloudtrail:us-east-1:bad' })), 'EventDataStoreARNInvalidException');
   const upd = await ct.send(new UpdateEventDataStoreCommand({ EventDataStore: storeId, RetentionPeriod: 90 }));
@@ -154,6 +156,26 @@ test('the query state machine: results paged, statistics, ListQueries, CancelQue
   assert.ok(listed.Queries!.some((x) => x.QueryId === q.QueryId));
   await expectAwsError(ct.send(new CancelQueryCommand({ QueryId: q.QueryId })), 'InactiveQueryException');
   await expectAwsError(ct.send(new DescribeQueryCommand({ QueryId: '00000000-0000-4000-8000-000000000000' })), 'QueryIdNotFoundException');
+});
+
+test('nested values come back as Trino renders them: rows and maps as {k=v, …}, arrays as [a, b]', async () => {
+  const q = await ct.send(
+    new StartQueryCommand({
+      QueryStatement: `SELECT useridentity, requestparameters, resources, tlsdetails, readonly, ARRAY['a', NULL] AS arr, eventTime FROM ${storeId} WHERE eventid = '00000000-0000-4000-8000-000000000003'`,
+    }),
+  );
+  await finished(q.QueryId!);
+  const r = await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }));
+  const row = Object.assign({}, ...r.QueryResultRows![0]!) as Record<string, string | undefined>;
+  assert.equal(
+    row.useridentity,
+    `{type=IAMUser, principalid=AIDA3, arn=arn:aws:iam::${ACCOUNT}:user/u3, accountid=${ACCOUNT}, accesskeyid=null, username=u3, sessioncontext=null, invokedby=null, identityprovider=null}`,
+  );
+  assert.equal(row.requestparameters, '{instanceType=t3.micro, tags={"env":"prod"}}');
+  assert.equal(row.resources, null); // SQL NULL is null, not the text 'null'
+  assert.equal(row.readonly, 'false');
+  assert.equal(row.arr, '[a, null]');
+  assert.match(row.eventTime!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000$/);
 });
 
 /** A query that runs for seconds: a three-way join of the store with itself. */

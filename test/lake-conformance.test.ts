@@ -16,8 +16,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CreateChannelCommand, CreateEventDataStoreCommand, StopEventDataStoreIngestionCommand, DescribeQueryCommand, GetQueryResultsCommand, StartQueryCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
 import { SignedHttp } from '../src/client/signed-http.js';
-import { prepareQuery, TRINO_MACROS } from '../src/lake/sql.js';
-import { queryResultValue } from '../src/lake/queries.js';
+import { prepareQuery, TRINO_SETUP } from '../src/lake/sql.js';
+import { queryResultValue } from '../src/lake/result-values.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 import { SAMPLE_STORE_PLACEHOLDER } from '../src/lake/samples.js';
 import { storeKeeps } from '../src/domain/event-data-stores.js';
@@ -176,7 +176,7 @@ before(async () => {
   await ts.app.lake.writer.caughtUp();
   refDb = await DuckDBInstance.create(':memory:');
   ref = await refDb.connect();
-  for (const m of TRINO_MACROS) await ref.run(m);
+  for (const m of TRINO_SETUP) await ref.run(m);
   await ref.run(REF_TABLE.replace('?', `'${file}'`));
   await ref.run(`CREATE VIEW "${storeId}" AS SELECT * FROM ref`);
 });
@@ -213,7 +213,7 @@ async function reference(sql: string): Promise<string[]> {
   const prepared = await prepareQuery(ref, sql, (n) => (n.toLowerCase() === storeId ? storeId : undefined));
   const reader = await ref.runAndReadAll(prepared.sql);
   const names = reader.columnNames();
-  const types = reader.columnTypes().map((t) => t.toString());
+  const types = reader.columnTypes();
   return reader.getRowsJson().map((r) =>
     JSON.stringify(r.map((v, i) => ({ [names[i]!]: queryResultValue(v, types[i]!) }))),
   );

@@ -16,6 +16,7 @@ import {
   EventDataStoreTerminationProtectedException,
   InactiveEventDataStoreException,
   InvalidParameterException,
+  OrganizationsNotInUseException,
 } from '../protocols/errors.js';
 
 const KIND = 'event-data-store';
@@ -139,7 +140,7 @@ export class EventDataStores {
     if (mine.filter((s) => s.status !== 'PENDING_DELETION').length >= MAX_EVENT_DATA_STORES) {
       throw new EventDataStoreMaxLimitExceededException(`Your account has the maximum number of event data stores (${MAX_EVENT_DATA_STORES}) in ${region}.`);
     }
-    if (input.OrganizationEnabled) throw new InvalidParameterException('Organization event data stores are not supported by opentrail yet.');
+    if (input.OrganizationEnabled) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
     const selectors = input.AdvancedEventSelectors ?? DEFAULT_EDS_SELECTORS;
     validateAdvancedEventSelectors(selectors, true);
     const billingMode = input.BillingMode ?? 'EXTENDABLE_RETENTION_PRICING';
@@ -177,7 +178,7 @@ export class EventDataStores {
     this.active(s);
     const changes = ['Name', 'AdvancedEventSelectors', 'MultiRegionEnabled', 'OrganizationEnabled', 'RetentionPeriod', 'TerminationProtectionEnabled', 'BillingMode'].filter((k) => (input as Record<string, unknown>)[k] !== undefined);
     if (changes.length === 0) throw new InvalidParameterException('Give at least one setting to change.');
-    if (input.OrganizationEnabled) throw new InvalidParameterException('Organization event data stores are not supported by opentrail yet.');
+    if (input.OrganizationEnabled) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
     if (input.Name !== undefined && input.Name !== s.name && (await this.list(accountId, region)).some((x) => x.name === input.Name)) {
       throw new EventDataStoreAlreadyExistsException(`An event data store named ${input.Name} already exists.`);
     }

@@ -55,3 +55,19 @@ export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
 export function liveFiles(files: LakeFile[]): LakeFile[] {
   return files.filter((f) => f.imported || !files.some((g) => g !== f && !g.imported && g.date === f.date && g.from <= f.from && g.to >= f.to && (g.from < f.from || g.to > f.to)));
 }
+
+/**
+ * Rows per Parquet file (EventsScanned), by path and size: told by the writer as it writes a
+ * file, else read once from the file's metadata by the first query that meets it.
+ */
+const fileRows = new Map<string, number>();
+const rowsKey = (path: string, bytes: number): string => `${path}:${bytes}`;
+
+export function rememberRows(path: string, bytes: number, rows: number): void {
+  if (fileRows.size > 100_000) fileRows.clear();
+  fileRows.set(rowsKey(path, bytes), rows);
+}
+
+export function knownRows(f: { path: string; bytes: number }): number | undefined {
+  return fileRows.get(rowsKey(f.path, f.bytes));
+}

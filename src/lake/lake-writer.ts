@@ -15,7 +15,7 @@ import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
-import { listFiles, liveFiles, storeDir } from './lake-files.js';
+import { knownRows, listFiles, liveFiles, rememberRows, storeDir, type LakeFile } from './lake-files.js';
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
@@ -28,6 +28,21 @@ const TIDY_INTERVAL_MS = 60_000;
 const REPLACED_KEEP_MS = 2 * 3600_000;
 
 export const lakeReader = (storeId: string): string => `lake:${storeId}`;
+
+/**
+ * The files of an open day to merge: the newest ones back to (not including) the first file
+ * bigger than twice all of them together — so a day's big file is rewritten only once the small
+ * ones beside it add up to half its size, not at every merge (each byte is rewritten a few times
+ * a day, not once per merge). At least the newest two.
+ */
+export function newestRun(live: LakeFile[]): LakeFile[] {
+  const byPosition = [...live].sort((a, b) => a.from - b.from);
+  if (byPosition.length < 2) return byPosition;
+  let i = byPosition.length - 1;
+  let sum = byPosition[i]!.bytes;
+  while (i > 0 && byPosition[i - 1]!.bytes <= 2 * sum) sum += byPosition[--i]!.bytes;
+  return byPosition.slice(Math.min(i, byPosition.length - 2));
+}
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
@@ -176,12 +191,15 @@ export class LakeWriter {
         `COPY (SELECT * FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = ${columns}) ORDER BY eventtime)
          TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
       );
-      renameSync(tmp, join(part, `${name}.parquet`));
+      const file = join(part, `${name}.parquet`);
+      renameSync(tmp, file);
+      rememberRows(file, statSync(file).size, rows.length);
       this.touched(dir);
     } finally {
       rmSync(ndjson, { force: true });
     }
-    if (listFiles(dir, date).filter((f) => !f.imported).length > COMPACT_AT) await this.compact(dir, date);
+    const live = liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+    if (live.length > COMPACT_AT) await this.compact(dir, date, newestRun(live));
   }
 
   /** A store's files changed: the bucket copy follows at the end of the pass. */
@@ -208,9 +226,9 @@ export class LakeWriter {
     for (const d of this.untidyDays((await this.stores.all()).filter((s) => s.status !== 'PENDING_DELETION'))) await this.compact(d.dir, d.date);
   }
 
-  /** Merge a partition's live files into one covering all their positions. */
-  async compact(dir: string, date: string): Promise<void> {
-    const files = liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+  /** Merge a partition's live files (or `only` these of them, consecutive) into one covering all their positions. */
+  async compact(dir: string, date: string, only?: LakeFile[]): Promise<void> {
+    const files = only ?? liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
     if (files.length < 2) return;
     const from = Math.min(...files.map((f) => f.from));
     const to = Math.max(...files.map((f) => f.to));
@@ -218,7 +236,10 @@ export class LakeWriter {
     const tmp = join(part, `.${from}-${to}.parquet.tmp`);
     const conn = await this.db();
     await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    renameSync(tmp, join(part, `${from}-${to}.parquet`));
+    const merged = join(part, `${from}-${to}.parquet`);
+    renameSync(tmp, merged);
+    const counts = files.map(knownRows);
+    if (counts.every((n) => n !== undefined)) rememberRows(merged, statSync(merged).size, counts.reduce((a, b) => a! + b!, 0)!);
     this.touched(dir);
     // The merged file contains these, so new queries skip them; queries running now may still be
     // reading them: housekeeping removes them once no query can be that old.

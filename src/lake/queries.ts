@@ -17,10 +17,11 @@ import type { Metastore } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { EventDataStores } from '../domain/event-data-stores.js';
 import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
-import { prepareQuery, TRINO_MACROS } from './sql.js';
+import { prepareQuery, TRINO_SETUP } from './sql.js';
+import { queryResultValue } from './result-values.js';
 import { TABLES } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
-import { listFiles, liveFiles, storeDir } from './lake-files.js';
+import { knownRows, listFiles, liveFiles, rememberRows, storeDir } from './lake-files.js';
 import { resultFolder, resultSign } from './result-files.js';
 import type { SigningKeys } from '../integrity/signing-keys.js';
 
@@ -54,15 +55,6 @@ type Row = Record<string, string | null>[];
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const TERMINAL = new Set<QueryStatus>(['FINISHED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
 
-/** A value as Lake shows it in results: text; timestamps with milliseconds. */
-export function queryResultValue(v: unknown, type: string): string | null {
-  if (v === null || v === undefined) return null;
-  if (type.startsWith('TIMESTAMP') && typeof v === 'string') return /\.\d+/.test(v) ? v.replace(/(\.\d{3})\d*/, '$1').replace(/\+00$/, '') : `${v.replace(/\+00$/, '')}.000`;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v);
-}
-
 function csv(columns: string[], rows: Row[]): string {
   const q = (s: string | null): string => (s === null ? '' : /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return [columns.map(q).join(','), ...rows.map((r) => r.map((c) => q(Object.values(c)[0] ?? null)).join(','))].join('\n') + '\n';
@@ -72,8 +64,13 @@ export class LakeQueries {
   private parser: DuckDBConnection | undefined;
   private parserInstance: DuckDBInstance | undefined;
   private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean }>();
+  /** Queries running on this server now, with their RUNNING status. */
+  private readonly runningDocs = new Map<string, QueryDoc>();
+  /** Queries started on this server and not ended yet (QUEUED or RUNNING here). */
+  private readonly pending = new Set<string>();
+  /** Callers of settled() waiting for a query's next status. */
+  private readonly watchers = new Map<string, (() => void)[]>();
   private readonly results = new Map<string, Row[]>();
-  private readonly fileRows = new Map<string, number>();
   private readonly instances = new Map<string, Promise<DuckDBInstance>>();
   private active = 0;
   private closed = false;
@@ -134,12 +131,40 @@ export class LakeQueries {
       ...(input.DeliveryS3Uri ? { deliveryS3Uri: input.DeliveryS3Uri, deliveryStatus: 'PENDING' as const } : {}),
     };
     await this.meta.putDoc(KIND, accountId, doc.id, doc);
+    this.pending.add(doc.id);
     setImmediate(() => void this.run(doc, prepared.sql));
     return doc;
   }
 
   private async save(doc: QueryDoc): Promise<void> {
     await this.meta.putDoc(KIND, doc.accountId, doc.id, doc);
+    this.wake(doc.id);
+  }
+
+  private wake(queryId: string): void {
+    const waiting = this.watchers.get(queryId);
+    this.watchers.delete(queryId);
+    for (const w of waiting ?? []) w();
+  }
+
+  /**
+   * The query, once its status changes or `maxMs` has passed, whichever is first: DescribeQuery
+   * and GetQueryResults of a query still QUEUED or RUNNING here hold the answer briefly, so a
+   * client polling them learns that it finished the moment it does, not at its next poll.
+   */
+  async settled(accountId: string, queryId: string, maxMs: number): Promise<QueryDoc> {
+    const q = await this.get(accountId, queryId);
+    if (TERMINAL.has(q.status) || !this.pending.has(q.id)) return q;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      const list = this.watchers.get(q.id) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.watchers.set(q.id, list);
+    });
+    return this.get(accountId, queryId);
   }
 
   /** Wait for one of the few running slots (queries beyond them stay QUEUED, as in Lake). */
@@ -159,6 +184,9 @@ export class LakeQueries {
     } catch (err) {
       this.opts.logger?.error({ err, query: doc.id }, 'lake: query could not run');
     } finally {
+      this.pending.delete(doc.id);
+      this.runningDocs.delete(doc.id);
+      this.wake(doc.id);
       release();
     }
   }
@@ -181,7 +209,10 @@ export class LakeQueries {
       conn = await (await this.instanceFor(doc.accountId)).connect();
       state.conn = conn;
       this.running.set(doc.id, state);
-      await this.save({ ...doc, status: 'RUNNING' });
+      // RUNNING is kept in memory only: were the server to stop now, the stored QUEUED becomes
+      // FAILED at the next start (recover) all the same, and the query spares a metastore commit.
+      this.runningDocs.set(doc.id, { ...doc, status: 'RUNNING' });
+      this.wake(doc.id);
       let events = 0;
       let bytes = 0;
       const kinds = new Map((await this.stores.list(doc.accountId, doc.region)).map((s) => [s.id, storeKind(s)]));
@@ -198,7 +229,7 @@ export class LakeQueries {
       }, this.opts.timeoutMs ?? 3600_000);
       const reader = await conn.runAndReadAll(sql);
       const names = reader.columnNames();
-      const types = reader.columnTypes().map((t) => t.toString());
+      const types = reader.columnTypes();
       const rows: Row[] = reader.getRowsJson().map((r) => r.map((v, i) => ({ [names[i]!]: queryResultValue(v, types[i]!) })));
       this.results.set(doc.id, rows);
       mkdirSync(this.resultsDir, { recursive: true });
@@ -263,7 +294,7 @@ export class LakeQueries {
         mkdirSync(dir, { recursive: true });
         const inst = await DuckDBInstance.create(':memory:', { threads: '2' });
         const c = await inst.connect();
-        await c.run(TRINO_MACROS.map((m) => `${m};`).join('\n'));
+        await c.run(TRINO_SETUP.map((m) => `${m};`).join('\n'));
         await c.run('SET enable_object_cache = true');
         await c.run(`SET allowed_directories = [${sqlString(dir)}]`);
         await c.run('SET enable_external_access = false');
@@ -279,20 +310,26 @@ export class LakeQueries {
 
   /** Rows in these Parquet files (EventsScanned), from their metadata, remembered per file. */
   private async rowsIn(conn: DuckDBConnection, files: { path: string; bytes: number }[]): Promise<number> {
-    const unknown = files.filter((f) => !this.fileRows.has(`${f.path}:${f.bytes}`));
+    const unknown = files.filter((f) => knownRows(f) === undefined);
     if (unknown.length) {
       const meta = await conn.runAndReadAll(
         `SELECT file_name AS f, sum(n) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM parquet_metadata([${unknown.map((f) => sqlString(f.path)).join(', ')}])) GROUP BY 1`,
       );
       const byPath = new Map(meta.getRowObjects().map((r) => [String(r.f), Number(r.n)]));
-      if (this.fileRows.size > 100_000) this.fileRows.clear();
-      for (const f of unknown) this.fileRows.set(`${f.path}:${f.bytes}`, byPath.get(f.path) ?? 0);
+      for (const f of unknown) rememberRows(f.path, f.bytes, byPath.get(f.path) ?? 0);
     }
-    return files.reduce((n, f) => n + (this.fileRows.get(`${f.path}:${f.bytes}`) ?? 0), 0);
+    return files.reduce((n, f) => n + (knownRows(f) ?? 0), 0);
+  }
+
+  /** A stored query with the status it has on this server now (RUNNING is not stored). */
+  private current(q: QueryDoc): QueryDoc {
+    const r = this.runningDocs.get(q.id);
+    return r && q.status === 'QUEUED' ? r : q;
   }
 
   async get(accountId: string, queryId: string): Promise<QueryDoc> {
-    const q = await this.meta.getDoc<QueryDoc>(KIND, accountId, queryId);
+    const stored = await this.meta.getDoc<QueryDoc>(KIND, accountId, queryId);
+    const q = stored && this.current(stored);
     if (!q || q.createdAt < Date.now() - KEEP_MS) throw new QueryIdNotFoundException(`The query ${queryId} was not found.`);
     return q;
   }
@@ -313,6 +350,7 @@ export class LakeQueries {
   async list(accountId: string, region: string, filter: { stores?: string[]; start?: number; end?: number; status?: QueryStatus }): Promise<QueryDoc[]> {
     const since = Date.now() - KEEP_MS;
     return (await this.meta.listDocs<QueryDoc>(KIND, accountId))
+      .map((q) => this.current(q))
       .filter((q) => q.region === region && q.createdAt >= since)
       .filter((q) => !filter.stores || q.stores.some((s) => filter.stores!.includes(s)))
       .filter((q) => (filter.start === undefined || q.createdAt >= filter.start) && (filter.end === undefined || q.createdAt <= filter.end))

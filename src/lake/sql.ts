@@ -39,7 +39,14 @@ export const TRINO_MACROS = [
   'CREATE MACRO array_min(a) AS list_min(a)',
   'CREATE MACRO is_json_scalar(j) AS json_type(j) NOT IN (\'OBJECT\', \'ARRAY\')',
   'CREATE MACRO to_iso8601(t) AS strftime(t, \'%Y-%m-%dT%H:%M:%S.%gZ\')',
+  // Trino compares a timestamp column with current_timestamp in the session's zone (UTC in Lake):
+  // the same as comparing with UTC's wall clock, which keeps the comparison a timestamp one, that
+  // DuckDB can push into the Parquet scan instead of converting every row's time to a zoned one.
+  'CREATE MACRO trino_current_timestamp() AS CAST(get_current_timestamp() AS TIMESTAMP)',
 ];
+
+/** What every query database runs first: Lake's session time zone (UTC), then the macros. */
+export const TRINO_SETUP = ["SET TimeZone = 'UTC'", ...TRINO_MACROS];
 
 /** Trino names DuckDB also has, with another meaning or arity: renamed to the macros above. */
 const RENAMES: Record<string, (args: number) => string | undefined> = {
@@ -49,7 +56,11 @@ const RENAMES: Record<string, (args: number) => string | undefined> = {
   dow: () => 'trino_day_of_week',
   contains: (n) => (n === 2 ? 'trino_contains' : undefined),
   date: (n) => (n === 1 ? 'trino_date' : undefined),
+  now: (n) => (n === 0 ? 'trino_current_timestamp' : undefined),
 };
+
+/** Keywords that DuckDB parses as column names and binds to functions: the ones Lake's zone changes. */
+const TIME_KEYWORDS: Record<string, string> = { current_timestamp: 'trino_current_timestamp' };
 
 /** Functions that reach outside the data (files, settings, the catalog, the environment): refused. */
 const DENIED = /^(read_|parquet_|sniff_csv$|glob$|getenv$|current_setting$|duckdb_|pragma_|query$|query_table$|iceberg_|delta_scan$|sqlite_|postgres_|mysql_|httpfs|s3_|load_|install_|checkpoint$|force_checkpoint$|enable_|disable_|set_|write_|copy_|export_|import_|system$|shell$)/i;
@@ -158,6 +169,12 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
         n.table_name = id;
         stores.add(id);
       }
+    }
+    if (n.class === 'COLUMN_REF') {
+      const names = n.column_names as string[];
+      const fn = names.length === 1 ? TIME_KEYWORDS[names[0]!.toLowerCase()] : undefined;
+      if (fn) Object.assign(n, { class: 'FUNCTION', type: 'FUNCTION', function_name: fn, schema: '', catalog: '', children: [], filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false });
+      if (fn) delete n.column_names;
     }
     if (n.class === 'FUNCTION' && typeof n.function_name === 'string') {
       const fn = n.function_name.toLowerCase();
