@@ -189,6 +189,15 @@ test('CancelQuery stops a running query; a query past the time limit ends TIMED_
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await ct.send(new DescribeQueryCommand({ QueryId: q.QueryId }))).QueryStatus, 'CANCELLED');
   const t = await ct.send(new StartQueryCommand({ QueryStatement: slow() }));
+  await finished(t.QueryId!, 'RUNNING');
+  // Ingestion defers to a running query, but not for more than two seconds.
+  const [appended] = await ts.app.ingest.record([record(20_000)]);
+  const t0 = Date.now();
+  while ((await ts.app.eventLog.getReaderState(`lake:${storeId}`)).seq < appended!.seq) {
+    assert.ok(Date.now() - t0 < 3500, 'a running query held back the store for more than 3.5 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await ct.send(new DescribeQueryCommand({ QueryId: t.QueryId }))).QueryStatus, 'RUNNING', 'the event arrived while the query still ran');
   await finished(t.QueryId!, 'TIMED_OUT');
 });
 

@@ -22,6 +22,8 @@ const BATCH = 20_000;
 /** A date partition with more files than this is compacted into one. */
 const COMPACT_AT = 8;
 const HOUSEKEEPING_MS = 3600_000;
+/** Longest a timed pass waits for running queries. */
+const DEFER_MAX_MS = 2000;
 /** How often the background looks for a closed day to compact. */
 const TIDY_INTERVAL_MS = 60_000;
 /** Files a compaction replaced are kept this long for queries already reading them (longer than a query may run). */
@@ -58,8 +60,21 @@ export class LakeWriter {
     private readonly log: EventLog,
     private readonly stores: EventDataStores,
     readonly root: string,
-    private readonly opts: { intervalMs?: number; logger?: Logger; mirror?: LakeMirror } = {},
+    private readonly opts: { intervalMs?: number; logger?: Logger; mirror?: LakeMirror; queriesRunning?: () => boolean } = {},
   ) {}
+
+  /** When the last timed pass ran. */
+  private passedAt = 0;
+
+  /**
+   * A timed pass: skipped while a query runs (writing Parquet takes both cores for a moment, and
+   * an interactive query should not wait behind it), but never for longer than DEFER_MAX_MS.
+   */
+  private tick(): void {
+    if (this.opts.queriesRunning?.() && Date.now() - this.passedAt < DEFER_MAX_MS) return;
+    this.passedAt = Date.now();
+    void this.pass();
+  }
 
   private async db(): Promise<DuckDBConnection> {
     if (!this.conn) {
@@ -70,7 +85,7 @@ export class LakeWriter {
   }
 
   start(): void {
-    const tick = setInterval(() => void this.pass(), this.opts.intervalMs ?? 1000);
+    const tick = setInterval(() => this.tick(), this.opts.intervalMs ?? 1000);
     const house = setInterval(() => void this.housekeeping(), HOUSEKEEPING_MS);
     tick.unref();
     house.unref();

@@ -136,6 +136,11 @@ export class LakeQueries {
     return doc;
   }
 
+  /** Whether a query is running on this server now. */
+  busy(): boolean {
+    return this.active > 0;
+  }
+
   private async save(doc: QueryDoc): Promise<void> {
     await this.meta.putDoc(KIND, doc.accountId, doc.id, doc);
     this.wake(doc.id);

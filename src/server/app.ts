@@ -152,7 +152,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const eventDataStores = new EventDataStores(metastore);
   const lakeRoot = join(config.dataDir, 'lake');
   const lakeMirror = config.lakeBucket ? new LakeMirror(objectStore, config.lakeBucket, lakeRoot, { logger, intervalMs: config.lakeIntervalMs * 10 }) : undefined;
-  const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, { intervalMs: config.lakeIntervalMs, logger, mirror: lakeMirror });
+  const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, {
+    intervalMs: config.lakeIntervalMs,
+    logger,
+    mirror: lakeMirror,
+    queriesRunning: () => lakeQueries.busy(),
+  });
   const channels = new Channels(metastore, eventDataStores);
   const lakeImports = new LakeImports(metastore, eventDataStores, objectStore, lakeWriter, { logger });
   const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, signingKeys, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
