@@ -45,15 +45,59 @@ export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
       const imported = IMPORT_RE.test(f);
       if (!fm && !imported) continue;
       const path = join(dir, d, f);
-      out.push({ path, date: m[1]!, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes: statSync(path).size, imported });
+      out.push({ path, date: m[1]!, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes: sizeOf(path), imported });
     }
   }
   return out;
 }
 
-/** The files a query reads: in each partition, those no other file's range contains. */
+/**
+ * Sizes of files already seen. A Lake file never changes once it has its name (written aside,
+ * then renamed; a batch replayed after a crash writes the same rows again), so its size is read
+ * once, not at every query — a store holds hundreds of files, most of them replaced ones kept a
+ * while for queries already reading them.
+ */
+const sizes = new Map<string, number>();
+
+function sizeOf(path: string): number {
+  let n = sizes.get(path);
+  if (n === undefined) {
+    n = statSync(path).size;
+    if (sizes.size > 200_000) sizes.clear();
+    sizes.set(path, n);
+  }
+  return n;
+}
+
+/** Forget what was read of a file (it is being removed, or rewritten under its name). */
+export function forgetFile(path: string): void {
+  sizes.delete(path);
+}
+
+/**
+ * The files a query reads: in each partition, those no other file's range contains. Ranges in a
+ * partition are nested or apart (a merge covers exactly the files it replaced), so one sweep in
+ * (from ascending, to descending) order finds them: a file is contained when an earlier one
+ * reaches as far.
+ */
 export function liveFiles(files: LakeFile[]): LakeFile[] {
-  return files.filter((f) => f.imported || !files.some((g) => g !== f && !g.imported && g.date === f.date && g.from <= f.from && g.to >= f.to && (g.from < f.from || g.to > f.to)));
+  const contained = new Set<LakeFile>();
+  const byDate = new Map<string, LakeFile[]>();
+  for (const f of files) {
+    if (f.imported) continue;
+    let list = byDate.get(f.date);
+    if (!list) byDate.set(f.date, (list = []));
+    list.push(f);
+  }
+  for (const list of byDate.values()) {
+    list.sort((a, b) => a.from - b.from || b.to - a.to);
+    let reach = -Infinity;
+    for (const f of list) {
+      if (reach >= f.to) contained.add(f);
+      else reach = f.to;
+    }
+  }
+  return files.filter((f) => !contained.has(f));
 }
 
 /**

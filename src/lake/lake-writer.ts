@@ -15,7 +15,7 @@ import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
-import { knownRows, listFiles, liveFiles, rememberRows, storeDir, type LakeFile } from './lake-files.js';
+import { forgetFile, knownRows, listFiles, liveFiles, rememberRows, storeDir, type LakeFile } from './lake-files.js';
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
@@ -208,6 +208,7 @@ export class LakeWriter {
       );
       const file = join(part, `${name}.parquet`);
       renameSync(tmp, file);
+      forgetFile(file);
       rememberRows(file, statSync(file).size, rows.length);
       this.touched(dir);
     } finally {
@@ -253,11 +254,20 @@ export class LakeWriter {
     await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     const merged = join(part, `${from}-${to}.parquet`);
     renameSync(tmp, merged);
+    forgetFile(merged);
     const counts = files.map(knownRows);
     if (counts.every((n) => n !== undefined)) rememberRows(merged, statSync(merged).size, counts.reduce((a, b) => a! + b!, 0)!);
     this.touched(dir);
-    // The merged file contains these, so new queries skip them; queries running now may still be
-    // reading them: housekeeping removes them once no query can be that old.
+    // The merged file contains these, so queries listing the files from now on skip them. With no
+    // query of this server running, none can be reading them: they go now (a store would otherwise
+    // hold thousands of them by the end of a busy day, and every query lists them). Else
+    // housekeeping removes them once no query can be that old.
+    if (this.opts.queriesRunning && !this.opts.queriesRunning()) {
+      for (const f of files) {
+        rmSync(f.path, { force: true });
+        forgetFile(f.path);
+      }
+    }
   }
 
   /** Drop partitions past each store's retention; remove stores pending deletion for 7 days. */
@@ -275,7 +285,10 @@ export class LakeWriter {
         const files = listFiles(dir);
         const live = new Set(liveFiles(files));
         for (const f of files) {
-          if (!live.has(f) && now - statSync(f.path).mtimeMs > REPLACED_KEEP_MS) rmSync(f.path, { force: true });
+          if (!live.has(f) && now - statSync(f.path).mtimeMs > REPLACED_KEEP_MS) {
+            rmSync(f.path, { force: true });
+            forgetFile(f.path);
+          }
         }
         const expired = [...new Set(files.map((f) => f.date))].filter((d) => d < oldest);
         for (const d of expired) rmSync(join(dir, `eventdate=${d}`), { recursive: true, force: true });
