@@ -40,15 +40,48 @@ export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
   for (const d of dates.sort()) {
     const m = DATE_RE.exec(d);
     if (!m || (onlyDate !== undefined && m[1] !== onlyDate)) continue;
-    for (const f of readdirSync(join(dir, d)).sort()) {
-      const fm = FILE_RE.exec(f);
-      const imported = IMPORT_RE.test(f);
-      if (!fm && !imported) continue;
-      const path = join(dir, d, f);
-      out.push({ path, date: m[1]!, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes: sizeOf(path), imported });
-    }
+    out.push(...partitionFiles(join(dir, d), m[1]!));
   }
   return out;
+}
+
+/**
+ * A partition's files, read again only when its folder has changed since (its modification time
+ * moves with every file added, renamed or removed): closed days are listed once, not per query.
+ */
+const listings = new Map<string, { mtimeNs: bigint; files: LakeFile[] }>();
+
+function partitionFiles(part: string, date: string): LakeFile[] {
+  let mtimeNs: bigint;
+  try {
+    mtimeNs = statSync(part, { bigint: true }).mtimeNs;
+  } catch {
+    listings.delete(part);
+    return [];
+  }
+  const seen = listings.get(part);
+  if (seen && seen.mtimeNs === mtimeNs) return seen.files;
+  const files: LakeFile[] = [];
+  for (const f of readdirSync(part).sort()) {
+    const fm = FILE_RE.exec(f);
+    const imported = IMPORT_RE.test(f);
+    if (!fm && !imported) continue;
+    const path = join(part, f);
+    let bytes: number;
+    try {
+      bytes = sizeOf(path);
+    } catch {
+      continue; // removed meanwhile
+    }
+    files.push({ path, date, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes, imported });
+  }
+  // A folder's modification time moves in clock ticks: a listing is kept only once the folder has
+  // been still for a second, so a file added within the same tick is never missed.
+  if (Date.now() - Number(mtimeNs / 1_000_000n) > 1000) {
+    if (listings.size > 100_000) listings.clear();
+    listings.set(part, { mtimeNs, files });
+  } else listings.delete(part);
+  return files;
 }
 
 /**

@@ -258,16 +258,8 @@ export class LakeWriter {
     const counts = files.map(knownRows);
     if (counts.every((n) => n !== undefined)) rememberRows(merged, statSync(merged).size, counts.reduce((a, b) => a! + b!, 0)!);
     this.touched(dir);
-    // The merged file contains these, so queries listing the files from now on skip them. With no
-    // query of this server running, none can be reading them: they go now (a store would otherwise
-    // hold thousands of them by the end of a busy day, and every query lists them). Else
-    // housekeeping removes them once no query can be that old.
-    if (this.opts.queriesRunning && !this.opts.queriesRunning()) {
-      for (const f of files) {
-        rmSync(f.path, { force: true });
-        forgetFile(f.path);
-      }
-    }
+    // The merged file contains these, so new queries skip them; queries running now, or readers
+    // of the folder, may still be reading them: housekeeping removes them after two hours.
   }
 
   /** Drop partitions past each store's retention; remove stores pending deletion for 7 days. */
