@@ -44,6 +44,8 @@ export interface Config {
   rulesRetryBaseMs: number;
   /** How often Lake stores take in new events (ms). */
   lakeIntervalMs: number;
+  /** Events a Lake store reads from the log at a time (one Parquet file per batch and day; stores take turns a batch each). */
+  lakeBatchEvents: number;
   /** A Lake query running longer than this ends TIMED_OUT (AWS: about an hour). */
   lakeQueryTimeoutSeconds: number;
   /** A bucket of the object store that gets a copy of every Lake Parquet file (for Athena, Trino, Spark). */
@@ -106,6 +108,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     sinkDir: resolve(env.OPENTRAIL_SINK_DIR ?? join(dataDir, 'sinks')),
     rulesRetryBaseMs: num(env.OPENTRAIL_RULES_RETRY_BASE_MS, 'OPENTRAIL_RULES_RETRY_BASE_MS') ?? 1000,
     lakeIntervalMs: num(env.OPENTRAIL_LAKE_INTERVAL_MS, 'OPENTRAIL_LAKE_INTERVAL_MS') ?? 1000,
+    lakeBatchEvents: num(env.OPENTRAIL_LAKE_BATCH_EVENTS, 'OPENTRAIL_LAKE_BATCH_EVENTS') ?? 20_000,
     lakeQueryTimeoutSeconds: num(env.OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS, 'OPENTRAIL_LAKE_QUERY_TIMEOUT_SECONDS') ?? 3600,
     lakeBucket: env.OPENTRAIL_LAKE_BUCKET || undefined,
   };

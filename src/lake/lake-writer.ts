@@ -60,7 +60,7 @@ export class LakeWriter {
     private readonly log: EventLog,
     private readonly stores: EventDataStores,
     readonly root: string,
-    private readonly opts: { intervalMs?: number; logger?: Logger; mirror?: LakeMirror; queriesRunning?: () => boolean } = {},
+    private readonly opts: { intervalMs?: number; logger?: Logger; mirror?: LakeMirror; queriesRunning?: () => boolean; batchEvents?: number } = {},
   ) {}
 
   /** When the last timed pass ran. */
@@ -99,9 +99,14 @@ export class LakeWriter {
     this.running = (async () => {
       try {
         const stores = await this.stores.all();
-        for (const s of stores) {
-          if (this.stopped) return;
-          await this.ingest(s);
+        // Stores take turns, a batch each, until none has more: a new store reading the whole log
+        // from its start does not hold back the new events of the others.
+        for (let more = true; more; ) {
+          more = false;
+          for (const s of stores) {
+            if (this.stopped) return;
+            if (await this.ingest(s)) more = true;
+          }
         }
         // Then, at most once a minute, tidy one closed day (before today, UTC) of one store:
         // fewer, larger files read faster.
@@ -130,44 +135,44 @@ export class LakeWriter {
     }
   }
 
-  private async ingest(s: EventDataStoreDoc): Promise<void> {
+  /** One batch of the log into a store; true when the store has more to read. */
+  private async ingest(s: EventDataStoreDoc): Promise<boolean> {
     const reader = lakeReader(s.id);
-    let { seq } = await this.log.getReaderState(reader);
-    if (s.status === 'PENDING_DELETION') return;
+    const { seq } = await this.log.getReaderState(reader);
+    if (s.status === 'PENDING_DELETION') return false;
     if (s.status === 'STOPPED_INGESTION' || s.status === 'STOPPING_INGESTION') {
       // Events while ingestion is stopped are not kept, as in CloudTrail Lake.
       const last = await this.log.lastSeq();
       if (last > seq) await this.log.setReaderState(reader, last, null);
-      return;
+      return false;
     }
     const dir = storeDir(this.root, s.accountId, s.id);
     const table = TABLES[storeKind(s)];
-    for (;;) {
-      const entries = await this.log.readFrom(seq, BATCH);
-      if (entries.length === 0 || this.stopped) return;
-      const from = seq;
-      const to = entries[entries.length - 1]!.seq;
-      const byDate = new Map<string, string[]>();
-      for (const e of entries) {
-        if (e.accountId !== s.accountId || (!s.multiRegionEnabled && e.region !== s.region)) continue;
-        const json = e.json.toString('utf8');
-        const record = JSON.parse(json) as CloudTrailRecord;
-        if (!storeKeeps(s, record, e.accountId)) continue;
-        const time = lakeTime(record.eventTime);
-        if (time === null) {
-          // Not a time (records written before eventTime was checked): no partition to put it in.
-          this.opts.logger?.warn({ store: s.arn, eventID: record.eventID, eventTime: record.eventTime }, 'lake: skipped an event whose eventTime is not a time');
-          continue;
-        }
-        const date = time.slice(0, 10);
-        let rows = byDate.get(date);
-        if (!rows) byDate.set(date, (rows = []));
-        rows.push(JSON.stringify(table.row(record as CloudTrailRecord & Record<string, unknown>, json)));
+    const batch = this.opts.batchEvents ?? BATCH;
+    const entries = await this.log.readFrom(seq, batch);
+    if (entries.length === 0 || this.stopped) return false;
+    const from = seq;
+    const to = entries[entries.length - 1]!.seq;
+    const byDate = new Map<string, string[]>();
+    for (const e of entries) {
+      if (e.accountId !== s.accountId || (!s.multiRegionEnabled && e.region !== s.region)) continue;
+      const json = e.json.toString('utf8');
+      const record = JSON.parse(json) as CloudTrailRecord;
+      if (!storeKeeps(s, record, e.accountId)) continue;
+      const time = lakeTime(record.eventTime);
+      if (time === null) {
+        // Not a time (records written before eventTime was checked): no partition to put it in.
+        this.opts.logger?.warn({ store: s.arn, eventID: record.eventID, eventTime: record.eventTime }, 'lake: skipped an event whose eventTime is not a time');
+        continue;
       }
-      for (const [date, rows] of byDate) await this.writeFile(dir, date, `${from}-${to}`, rows, table.readColumns);
-      seq = to;
-      await this.log.setReaderState(reader, seq, null);
+      const date = time.slice(0, 10);
+      let rows = byDate.get(date);
+      if (!rows) byDate.set(date, (rows = []));
+      rows.push(JSON.stringify(table.row(record as CloudTrailRecord & Record<string, unknown>, json)));
     }
+    for (const [date, rows] of byDate) await this.writeFile(dir, date, `${from}-${to}`, rows, table.readColumns);
+    await this.log.setReaderState(reader, to, null);
+    return entries.length === batch;
   }
 
   /**

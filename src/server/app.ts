@@ -154,6 +154,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const lakeMirror = config.lakeBucket ? new LakeMirror(objectStore, config.lakeBucket, lakeRoot, { logger, intervalMs: config.lakeIntervalMs * 10 }) : undefined;
   const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, {
     intervalMs: config.lakeIntervalMs,
+    batchEvents: config.lakeBatchEvents,
     logger,
     mirror: lakeMirror,
     queriesRunning: () => lakeQueries.busy(),
