@@ -19,7 +19,7 @@ import { forgetFile, knownRows, listFiles, liveFiles, rememberRows, storeDir, ty
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
-/** A date partition with more files than this is compacted into one. */
+/** A date partition with more live files than this has its newest small ones merged (newestRun). */
 const COMPACT_AT = 8;
 const HOUSEKEEPING_MS = 3600_000;
 /** Longest a timed pass waits for running queries. */

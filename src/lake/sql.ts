@@ -173,8 +173,10 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
     if (n.class === 'COLUMN_REF') {
       const names = n.column_names as string[];
       const fn = names.length === 1 ? TIME_KEYWORDS[names[0]!.toLowerCase()] : undefined;
-      if (fn) Object.assign(n, { class: 'FUNCTION', type: 'FUNCTION', function_name: fn, schema: '', catalog: '', children: [], filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false });
-      if (fn) delete n.column_names;
+      if (fn) {
+        delete n.column_names;
+        Object.assign(n, { class: 'FUNCTION', type: 'FUNCTION', function_name: fn, schema: '', catalog: '', children: [], filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false });
+      }
     }
     if (n.class === 'FUNCTION' && typeof n.function_name === 'string') {
       const fn = n.function_name.toLowerCase();
