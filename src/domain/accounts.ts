@@ -1,5 +1,6 @@
 /** Account, IAM user and access key administration, and credential resolution. */
 import type { Metastore } from '../storage/interfaces.js';
+import { OrganizationsNotInUseException } from '../protocols/errors.js';
 import {
   ACCOUNT_ID_RE,
   USER_NAME_RE,
@@ -13,6 +14,14 @@ import {
 } from './identity.js';
 
 export class AdminError extends Error {}
+
+/**
+ * opentrail has no AWS Organizations: asking for an organization trail or event data store gets
+ * what AWS answers an account outside an organization.
+ */
+export function refuseOrganization(wanted: boolean | undefined): void {
+  if (wanted) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
+}
 
 export class Accounts {
   constructor(private readonly meta: Metastore) {}

@@ -165,6 +165,7 @@ export class Channels {
   /** Channels' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
   readonly tags: TagStore = {
     owns: (arn) => /:channel\//.test(arn),
+    resourceType: 'AWS::CloudTrail::Channel',
     read: async (c, arn) => (await this.get(c.accountId, c.region, arn)).tags,
     write: async (c, arn, tags) => {
       const ch = await this.get(c.accountId, c.region, arn);

@@ -8,6 +8,7 @@ import type { Metastore } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from './record.js';
 import { matchesAdvanced, validateAdvancedEventSelectors, type AdvancedEventSelector } from './selectors.js';
 import type { TagStore } from './tags.js';
+import { refuseOrganization } from './accounts.js';
 import {
   EventDataStoreAlreadyExistsException,
   EventDataStoreARNInvalidException,
@@ -16,7 +17,6 @@ import {
   EventDataStoreTerminationProtectedException,
   InactiveEventDataStoreException,
   InvalidParameterException,
-  OrganizationsNotInUseException,
 } from '../protocols/errors.js';
 
 const KIND = 'event-data-store';
@@ -101,6 +101,7 @@ export class EventDataStores {
   /** Stores' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
   readonly tags: TagStore = {
     owns: (arn) => /:eventdatastore\//.test(arn),
+    resourceType: 'AWS::CloudTrail::EventDataStore',
     read: async (c, arn) => (await this.get(c.accountId, c.region, arn)).tags,
     write: async (c, arn, tags) => this.save({ ...(await this.get(c.accountId, c.region, arn)), tags }),
   };
@@ -140,7 +141,7 @@ export class EventDataStores {
     if (mine.filter((s) => s.status !== 'PENDING_DELETION').length >= MAX_EVENT_DATA_STORES) {
       throw new EventDataStoreMaxLimitExceededException(`Your account has the maximum number of event data stores (${MAX_EVENT_DATA_STORES}) in ${region}.`);
     }
-    if (input.OrganizationEnabled) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
+    refuseOrganization(input.OrganizationEnabled);
     const selectors = input.AdvancedEventSelectors ?? DEFAULT_EDS_SELECTORS;
     validateAdvancedEventSelectors(selectors, true);
     const billingMode = input.BillingMode ?? 'EXTENDABLE_RETENTION_PRICING';
@@ -178,7 +179,7 @@ export class EventDataStores {
     this.active(s);
     const changes = ['Name', 'AdvancedEventSelectors', 'MultiRegionEnabled', 'OrganizationEnabled', 'RetentionPeriod', 'TerminationProtectionEnabled', 'BillingMode'].filter((k) => (input as Record<string, unknown>)[k] !== undefined);
     if (changes.length === 0) throw new InvalidParameterException('Give at least one setting to change.');
-    if (input.OrganizationEnabled) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
+    refuseOrganization(input.OrganizationEnabled);
     if (input.Name !== undefined && input.Name !== s.name && (await this.list(accountId, region)).some((x) => x.name === input.Name)) {
       throw new EventDataStoreAlreadyExistsException(`An event data store named ${input.Name} already exists.`);
     }

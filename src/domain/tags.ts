@@ -11,6 +11,8 @@ import type { Caller } from './trails.js';
 export interface TagStore {
   /** Does this ARN name a resource of this kind (whether or not it exists)? */
   owns(arn: string): boolean;
+  /** AWS's resource type of the kind (for the record of a tagging call). */
+  resourceType: string;
   read(c: Caller, arn: string): Promise<Tag[]>;
   write(c: Caller, arn: string, tags: Tag[]): Promise<void>;
 }
@@ -34,6 +36,11 @@ export class ResourceTags {
     const k = this.kinds.find((x) => x.owns(arn));
     if (!k) throw new CloudTrailARNInvalidException(`Invalid resource ARN: ${arn}. Tags apply to trails, event data stores and channels.`);
     return k;
+  }
+
+  /** AWS's resource type of the resource an ARN names, if it names a taggable one. */
+  resourceType(arn: string): string | undefined {
+    return this.kinds.find((x) => x.owns(arn))?.resourceType;
   }
 
   async add(c: Caller, arn: string, tags: Tag[]): Promise<void> {

@@ -16,7 +16,6 @@ import {
   InvalidSnsTopicNameException,
   InvalidTrailNameException,
   MaximumNumberOfTrailsExceededException,
-  OrganizationsNotInUseException,
   ResourceNotFoundException,
   S3BucketDoesNotExistException,
   TrailAlreadyExistsException,
@@ -24,6 +23,7 @@ import {
 } from '../protocols/errors.js';
 import { trailBucketAccess } from './bucket-policy.js';
 import { validateTags, type TagStore } from './tags.js';
+import { refuseOrganization } from './accounts.js';
 import {
   validateAdvancedEventSelectors,
   validateEventSelectors,
@@ -163,9 +163,7 @@ export class Trails {
     if (s.IsMultiRegionTrail === true && s.IncludeGlobalServiceEvents === false) {
       throw new InvalidParameterCombinationException('Multi-Region trails must include global service events.');
     }
-    if (s.IsOrganizationTrail) {
-      throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
-    }
+    refuseOrganization(s.IsOrganizationTrail);
   }
 
   async create(c: Caller, s: TrailSettings & { Name: string; S3BucketName: string }): Promise<TrailDoc> {
@@ -358,6 +356,7 @@ export class Trails {
   /** Trails' tags, for AddTags/RemoveTags/ListTags (domain/tags.ts). */
   readonly tags: TagStore = {
     owns: (arn) => /:trail\//.test(arn),
+    resourceType: 'AWS::CloudTrail::Trail',
     read: async (c, arn) => (await this.byArn(c, arn)).Tags,
     write: async (c, arn, tags) => {
       const t = await this.byArn(c, arn);

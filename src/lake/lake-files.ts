@@ -85,26 +85,43 @@ function partitionFiles(part: string, date: string): LakeFile[] {
 }
 
 /**
- * Sizes of files already seen. A Lake file never changes once it has its name (written aside,
- * then renamed; a batch replayed after a crash writes the same rows again), so its size is read
- * once, not at every query — a store holds hundreds of files, most of them replaced ones kept a
- * while for queries already reading them.
+ * What is known of each file by its path: its size, and its rows once the writer has told them or
+ * a query has read them from the file's metadata (EventsScanned). A Lake file never changes once it
+ * has its name (written aside, then renamed; a batch replayed after a crash writes the same rows
+ * again), so neither is read twice — a store holds hundreds of files, most of them replaced ones
+ * kept a while for queries already reading them.
  */
-const sizes = new Map<string, number>();
+const known = new Map<string, { bytes: number; rows?: number }>();
 
 function sizeOf(path: string): number {
-  let n = sizes.get(path);
-  if (n === undefined) {
-    n = statSync(path).size;
-    if (sizes.size > 200_000) sizes.clear();
-    sizes.set(path, n);
+  let k = known.get(path);
+  if (k === undefined) {
+    if (known.size > 200_000) known.clear();
+    known.set(path, (k = { bytes: statSync(path).size }));
   }
-  return n;
+  return k.bytes;
 }
 
-/** Forget what was read of a file (it is being removed, or rewritten under its name). */
+/** Forget what was read of a file (it is being removed). */
 export function forgetFile(path: string): void {
-  sizes.delete(path);
+  known.delete(path);
+}
+
+/** A file has just been written under `path` (holding `rows` rows, when the writer knows). */
+export function fileWritten(path: string, rows?: number): void {
+  known.delete(path);
+  sizeOf(path);
+  if (rows !== undefined) rememberRows(path, rows);
+}
+
+/** Rows of a file whose size is known (a file forgotten meanwhile is counted again when met). */
+export function rememberRows(path: string, rows: number): void {
+  const k = known.get(path);
+  if (k) k.rows = rows;
+}
+
+export function knownRows(path: string): number | undefined {
+  return known.get(path)?.rows;
 }
 
 /**
@@ -131,20 +148,4 @@ export function liveFiles(files: LakeFile[]): LakeFile[] {
     }
   }
   return files.filter((f) => !contained.has(f));
-}
-
-/**
- * Rows per Parquet file (EventsScanned), by path and size: told by the writer as it writes a
- * file, else read once from the file's metadata by the first query that meets it.
- */
-const fileRows = new Map<string, number>();
-const rowsKey = (path: string, bytes: number): string => `${path}:${bytes}`;
-
-export function rememberRows(path: string, bytes: number, rows: number): void {
-  if (fileRows.size > 100_000) fileRows.clear();
-  fileRows.set(rowsKey(path, bytes), rows);
-}
-
-export function knownRows(f: { path: string; bytes: number }): number | undefined {
-  return fileRows.get(rowsKey(f.path, f.bytes));
 }

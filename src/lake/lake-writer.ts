@@ -15,7 +15,7 @@ import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
-import { forgetFile, knownRows, listFiles, liveFiles, rememberRows, storeDir, type LakeFile } from './lake-files.js';
+import { fileWritten, forgetFile, knownRows, listFiles, liveFiles, storeDir, type LakeFile } from './lake-files.js';
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
@@ -213,8 +213,7 @@ export class LakeWriter {
       );
       const file = join(part, `${name}.parquet`);
       renameSync(tmp, file);
-      forgetFile(file);
-      rememberRows(file, statSync(file).size, rows.length);
+      fileWritten(file, rows.length);
       this.touched(dir);
     } finally {
       rmSync(ndjson, { force: true });
@@ -259,9 +258,8 @@ export class LakeWriter {
     await conn.run(`COPY (SELECT * FROM read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}]) ORDER BY eventtime) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     const merged = join(part, `${from}-${to}.parquet`);
     renameSync(tmp, merged);
-    forgetFile(merged);
-    const counts = files.map(knownRows);
-    if (counts.every((n) => n !== undefined)) rememberRows(merged, statSync(merged).size, counts.reduce((a, b) => a! + b!, 0)!);
+    const counts = files.map((f) => knownRows(f.path));
+    fileWritten(merged, counts.every((n) => n !== undefined) ? counts.reduce((a, b) => a! + b!, 0) : undefined);
     this.touched(dir);
     // The merged file contains these, so new queries skip them; queries running now, or readers
     // of the folder, may still be reading them: housekeeping removes them after two hours.

@@ -29,6 +29,8 @@ const KIND = 'lake-query';
 export const MAX_CONCURRENT_QUERIES = 10;
 const KEEP_MS = 7 * 86_400_000;
 const MAX_STATEMENT = 10_000;
+/** How long DescribeQuery and GetQueryResults wait for a running query's next status (settled). */
+const SETTLE_MS = 500;
 
 export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
@@ -63,9 +65,12 @@ function csv(columns: string[], rows: Row[]): string {
 export class LakeQueries {
   private parser: DuckDBConnection | undefined;
   private parserInstance: DuckDBInstance | undefined;
-  private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean }>();
-  /** Queries running on this server now, with their RUNNING status. */
-  private readonly runningDocs = new Map<string, QueryDoc>();
+  /**
+   * Queries running on this server now: their connection, how they are being stopped, and the
+   * query as RUNNING (kept in memory only: were the server to stop, the stored QUEUED becomes
+   * FAILED at the next start all the same, and the query spares a metastore commit).
+   */
+  private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean; doc: QueryDoc }>();
   /** Queries started on this server and not ended yet (QUEUED or RUNNING here). */
   private readonly pending = new Set<string>();
   /** Callers of settled() waiting for a query's next status. */
@@ -157,7 +162,7 @@ export class LakeQueries {
    * and GetQueryResults of a query still QUEUED or RUNNING here hold the answer briefly, so a
    * client polling them learns that it finished the moment it does, not at its next poll.
    */
-  async settled(accountId: string, queryId: string, maxMs: number): Promise<QueryDoc> {
+  async settled(accountId: string, queryId: string, maxMs = SETTLE_MS): Promise<QueryDoc> {
     const q = await this.get(accountId, queryId);
     if (TERMINAL.has(q.status) || !this.pending.has(q.id)) return q;
     await new Promise<void>((resolve) => {
@@ -190,7 +195,6 @@ export class LakeQueries {
       this.opts.logger?.error({ err, query: doc.id }, 'lake: query could not run');
     } finally {
       this.pending.delete(doc.id);
-      this.runningDocs.delete(doc.id);
       this.wake(doc.id);
       release();
     }
@@ -208,15 +212,12 @@ export class LakeQueries {
     if (current?.status !== 'QUEUED') return; // cancelled while queued
     const t0 = Date.now();
     let conn: DuckDBConnection | undefined;
-    const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false };
+    const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false, doc: { ...doc, status: 'RUNNING' as const } };
     let timer: NodeJS.Timeout | undefined;
     try {
       conn = await (await this.instanceFor(doc.accountId)).connect();
       state.conn = conn;
       this.running.set(doc.id, state);
-      // RUNNING is kept in memory only: were the server to stop now, the stored QUEUED becomes
-      // FAILED at the next start (recover) all the same, and the query spares a metastore commit.
-      this.runningDocs.set(doc.id, { ...doc, status: 'RUNNING' });
       this.wake(doc.id);
       let events = 0;
       let bytes = 0;
@@ -314,22 +315,22 @@ export class LakeQueries {
   }
 
   /** Rows in these Parquet files (EventsScanned), from their metadata, remembered per file. */
-  private async rowsIn(conn: DuckDBConnection, files: { path: string; bytes: number }[]): Promise<number> {
-    const unknown = files.filter((f) => knownRows(f) === undefined);
+  private async rowsIn(conn: DuckDBConnection, files: { path: string }[]): Promise<number> {
+    const unknown = files.filter((f) => knownRows(f.path) === undefined);
     if (unknown.length) {
       const meta = await conn.runAndReadAll(
         `SELECT file_name AS f, sum(n) AS n FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM parquet_metadata([${unknown.map((f) => sqlString(f.path)).join(', ')}])) GROUP BY 1`,
       );
       const byPath = new Map(meta.getRowObjects().map((r) => [String(r.f), Number(r.n)]));
-      for (const f of unknown) rememberRows(f.path, f.bytes, byPath.get(f.path) ?? 0);
+      for (const f of unknown) rememberRows(f.path, byPath.get(f.path) ?? 0);
     }
-    return files.reduce((n, f) => n + (knownRows(f) ?? 0), 0);
+    return files.reduce((n, f) => n + (knownRows(f.path) ?? 0), 0);
   }
 
   /** A stored query with the status it has on this server now (RUNNING is not stored). */
   private current(q: QueryDoc): QueryDoc {
-    const r = this.runningDocs.get(q.id);
-    return r && q.status === 'QUEUED' ? r : q;
+    const r = this.running.get(q.id);
+    return r && q.status === 'QUEUED' ? r.doc : q;
   }
 
   async get(accountId: string, queryId: string): Promise<QueryDoc> {

@@ -152,6 +152,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const eventDataStores = new EventDataStores(metastore);
   const lakeRoot = join(config.dataDir, 'lake');
   const lakeMirror = config.lakeBucket ? new LakeMirror(objectStore, config.lakeBucket, lakeRoot, { logger, intervalMs: config.lakeIntervalMs * 10 }) : undefined;
+  const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, signingKeys, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const lakeWriter = new LakeWriter(eventLog, eventDataStores, lakeRoot, {
     intervalMs: config.lakeIntervalMs,
     batchEvents: config.lakeBatchEvents,
@@ -161,7 +162,6 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   });
   const channels = new Channels(metastore, eventDataStores);
   const lakeImports = new LakeImports(metastore, eventDataStores, objectStore, lakeWriter, { logger });
-  const lakeQueries = new LakeQueries(metastore, eventDataStores, lakeRoot, { logger, objectStore, signingKeys, timeoutMs: config.lakeQueryTimeoutSeconds * 1000 });
   const services = new Map<string, Service>();
   for (const s of [
     createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels, imports: lakeImports }, onUnexpectedError }),

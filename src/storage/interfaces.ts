@@ -60,6 +60,12 @@ export interface HistoryQuery {
   before?: { timeMs: number; seq: number };
 }
 
+/** Events in the bucket that starts at `startMs`. */
+export interface BucketCount {
+  startMs: number;
+  count: number;
+}
+
 /** Events per time bucket for a LookupEvents-style query (the console's histogram). */
 export interface HistoryCountQuery extends Omit<HistoryQuery, 'limit' | 'before'> {
   /** Bucket width; buckets start at startMs. */
@@ -98,7 +104,7 @@ export interface EventLog {
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
   /** How many events match, per bucket (only buckets holding some), oldest first. */
-  countHistory(q: HistoryCountQuery): Promise<{ startMs: number; count: number }[]>;
+  countHistory(q: HistoryCountQuery): Promise<BucketCount[]>;
   /** Entries after `afterSeq`, in order, for readers. */
   readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
   /** A reader's checkpoint with the state it keeps beside it (e.g. a batch in progress), written together. */

@@ -41,9 +41,6 @@ const edsOut = (s: EventDataStoreDoc): Record<string, unknown> => ({
   BillingMode: s.billingMode,
 });
 
-/** How long DescribeQuery and GetQueryResults wait for a running query's next status before answering. */
-const SETTLE_MS = 500;
-
 /** An opaque page token: the offset, bound to what is being paged. */
 function pageOf<T>(items: T[], scope: string, token: string | undefined, max: number): { items: T[]; next?: string } {
   let from = 0;
@@ -119,7 +116,7 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
     DescribeQuery: operation({
       handler: async (i: { QueryId?: string; QueryAlias?: string }, c: Ctx) => {
         if (!i.QueryId) throw new InvalidParameterException('QueryId is required.');
-        const q = await queries.settled(c.accountId, i.QueryId, SETTLE_MS);
+        const q = await queries.settled(c.accountId, i.QueryId);
         return {
           QueryId: q.id,
           QueryString: q.statement,
@@ -132,7 +129,7 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
     }),
     GetQueryResults: operation({
       handler: async (i: { QueryId: string; NextToken?: string; MaxQueryResults?: number }, c: Ctx) => {
-        const q = await queries.settled(c.accountId, i.QueryId, SETTLE_MS);
+        const q = await queries.settled(c.accountId, i.QueryId);
         const rows = q.status === 'FINISHED' ? await queries.rows(q) : [];
         const p = pageOf(rows, `q:${q.id}`, i.NextToken, i.MaxQueryResults ?? 1000);
         return {

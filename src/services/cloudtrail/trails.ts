@@ -40,11 +40,6 @@ const withTrail = <I extends Named, O>(spec: OperationSpec<I, O>): OperationSpec
     },
   });
 
-/** AWS's resource type of a tagged ARN, for the record. */
-function resourceTypeOf(arn: string): string {
-  return /:eventdatastore\//.test(arn) ? 'AWS::CloudTrail::EventDataStore' : /:channel\//.test(arn) ? 'AWS::CloudTrail::Channel' : 'AWS::CloudTrail::Trail';
-}
-
 export function trailOperations(deps: { trails: Trails; tags: ResourceTags }): Record<string, OperationSpec> {
   const { trails } = deps;
   return {
@@ -175,14 +170,14 @@ export function trailOperations(deps: { trails: Trails; tags: ResourceTags }): R
         await deps.tags.add(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
-      resources: (input) => [{ type: resourceTypeOf(input.ResourceId), ARN: input.ResourceId }],
+      resources: (input) => [{ type: deps.tags.resourceType(input.ResourceId) ?? 'AWS::CloudTrail::Trail', ARN: input.ResourceId }],
     }),
     RemoveTags: operation({
       handler: async (input: RemoveTagsCommandInput & { ResourceId: string }, ctx: RequestContext) => {
         await deps.tags.remove(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
-      resources: (input) => [{ type: resourceTypeOf(input.ResourceId), ARN: input.ResourceId }],
+      resources: (input) => [{ type: deps.tags.resourceType(input.ResourceId) ?? 'AWS::CloudTrail::Trail', ARN: input.ResourceId }],
     }),
     ListTags: operation({
       handler: async (input: ListTagsCommandInput, ctx: RequestContext) => deps.tags.list(caller(ctx), input.ResourceIdList ?? [], input.NextToken),

@@ -1,6 +1,6 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
@@ -51,7 +51,7 @@ export class SqliteEventLog implements EventLog {
   private readonly history: HistoryIndex;
   private readonly reader: HistoryReaderHandle;
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
-  private readonly countHistoryHere: (q: HistoryCountQuery) => { startMs: number; count: number }[];
+  private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
 
   /** `indexIntervalMs`: how often the worker thread indexes (and, every fifth time, checkpoints). */
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
@@ -92,7 +92,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** A histogram over a million events is a long range scan: off this thread too. */
-  async countHistory(q: HistoryCountQuery): Promise<{ startMs: number; count: number }[]> {
+  async countHistory(q: HistoryCountQuery): Promise<BucketCount[]> {
     return this.onReader(() => this.reader.count(q), () => this.countHistoryHere(q));
   }
 

@@ -11,7 +11,7 @@
  * unindexed tail of the log, so a committed event is visible at once.
  */
 import type Database from 'better-sqlite3';
-import type { HistoryCountQuery, HistoryQuery, LookupKey } from '../interfaces.js';
+import type { BucketCount, HistoryCountQuery, HistoryQuery, LookupKey } from '../interfaces.js';
 
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS scopes (
@@ -225,7 +225,7 @@ export class HistoryIndex {
    * boundary cuts) exactly from the index; other attributes scan the index range, grouped. The
    * unindexed tail is counted from the log. Call it inside a read transaction, like find().
    */
-  count(q: HistoryCountQuery): { startMs: number; count: number }[] {
+  count(q: HistoryCountQuery): BucketCount[] {
     const indexedSeq = this.indexed;
     const key = q.attribute?.key;
     const value = key === undefined ? '' : q.attribute!.value;
@@ -290,9 +290,10 @@ export class HistoryIndex {
     if (seqs.length > 0) {
       const list = JSON.stringify(seqs);
       // Take the purged events out of their minutes' counts before their rows go.
-      for (const m of this.stmt(minutesOf('e.seq IN (SELECT value FROM json_each(?))')).all(list, list) as { scope: number; kind: number; value: string; minute: number; n: number }[]) {
-        this.stmt('UPDATE hist_minutes SET n = n - ? WHERE scope = ? AND kind = ? AND value = ? AND minute = ?').run(m.n, m.scope, m.kind, m.value, m.minute);
-      }
+      this.stmt(
+        `UPDATE hist_minutes SET n = hist_minutes.n - m.n FROM (${minutesOf('e.seq IN (SELECT value FROM json_each(?))')}) AS m
+         WHERE hist_minutes.scope = m.scope AND hist_minutes.kind = m.kind AND hist_minutes.value = m.value AND hist_minutes.minute = m.minute`,
+      ).run(list, list);
       this.stmt('DELETE FROM hist_minutes WHERE n <= 0').run();
       this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(list);
     }

@@ -7,7 +7,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { HistoryCountQuery, HistoryQuery, HistoryRow } from '../interfaces.js';
+import type { BucketCount, HistoryCountQuery, HistoryQuery, HistoryRow } from '../interfaces.js';
 import { HistoryIndex } from './history-index.js';
 import { statementCache } from './open.js';
 
@@ -48,21 +48,20 @@ export function historyReader(db: Database.Database, stmt: (sql: string) => Data
 }
 
 /** Per-bucket counts, in one snapshot. */
-export function historyCounter(db: Database.Database, index: HistoryIndex): (q: HistoryCountQuery) => { startMs: number; count: number }[] {
+export function historyCounter(db: Database.Database, index: HistoryIndex): (q: HistoryCountQuery) => BucketCount[] {
   return db.transaction((q: HistoryCountQuery) => index.count(q));
 }
 
-type Counts = { startMs: number; count: number }[];
 
 export interface HistoryReaderHandle {
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
-  count(q: HistoryCountQuery): Promise<Counts>;
+  count(q: HistoryCountQuery): Promise<BucketCount[]>;
   /** False once the thread has gone (the caller then reads on its own connection). */
   readonly alive: boolean;
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; rows?: HistoryRow[]; counts?: Counts; error?: string };
+type Reply = { id: number; rows?: HistoryRow[]; counts?: BucketCount[]; error?: string };
 type Request = { id: number; q: HistoryQuery } | { id: number; c: HistoryCountQuery };
 
 export function startHistoryReader(file: string): HistoryReaderHandle {
@@ -103,7 +102,7 @@ export function startHistoryReader(file: string): HistoryReaderHandle {
     async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
       return (await ask({ id: nextId++, q })).rows ?? [];
     },
-    async count(c: HistoryCountQuery): Promise<Counts> {
+    async count(c: HistoryCountQuery): Promise<BucketCount[]> {
       return (await ask({ id: nextId++, c })).counts ?? [];
     },
     async stop(): Promise<void> {
