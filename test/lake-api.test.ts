@@ -13,6 +13,7 @@ import {
   GetQueryResultsCommand,
   ListEventDataStoresCommand,
   ListQueriesCommand,
+  LookupEventsCommand,
   RestoreEventDataStoreCommand,
   StartQueryCommand,
   UpdateEventDataStoreCommand,
@@ -176,6 +177,47 @@ test('nested values come back as Trino renders them: rows and maps as {k=v, …}
   assert.equal(row.readonly, 'false');
   assert.equal(row.arr, '[a, null]');
   assert.match(row.eventTime!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.000$/);
+});
+
+test('GetQueryResults of a running query answers once it has finished (or its status after 0.5 s); each call is recorded', { timeout: 60_000 }, async () => {
+  const recorded = async (eventName: string, requestId: string): Promise<Record<string, unknown>> => {
+    const out = await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: eventName }], MaxResults: 50 }));
+    const hit = out.Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, unknown>).find((r) => r.requestID === requestId);
+    assert.ok(hit, `the ${eventName} call ${requestId} is in event history`);
+    return hit;
+  };
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n FROM ${storeId} GROUP BY eventName ORDER BY eventName` }));
+  const r = await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }));
+  assert.equal(r.QueryStatus, 'FINISHED', 'the first GetQueryResults, sent at once, waited for the query');
+  assert.ok(r.QueryResultRows!.some((row) => row[0]!.eventName === 'RunInstances'));
+  const rec = await recorded('GetQueryResults', r.$metadata.requestId!);
+  assert.equal(rec.responseElements, null);
+  assert.equal(rec.errorCode, undefined);
+  assert.deepEqual(rec.requestParameters, { queryId: q.QueryId });
+  // A query that ends FAILED at run time: heard at once, and stored so.
+  const bad = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT nosuchcolumn FROM ${storeId}` }));
+  const f = await ct.send(new DescribeQueryCommand({ QueryId: bad.QueryId }));
+  assert.equal(f.QueryStatus, 'FAILED');
+  assert.match(f.ErrorMessage!, /nosuchcolumn/);
+  await recorded('DescribeQuery', f.$metadata.requestId!);
+  // A query longer than the wait: the answer comes after about 0.5 s, RUNNING.
+  const s = await ct.send(new StartQueryCommand({ QueryStatement: slow() }));
+  const t0 = Date.now();
+  const w = await ct.send(new GetQueryResultsCommand({ QueryId: s.QueryId }));
+  assert.equal(w.QueryStatus, 'RUNNING');
+  assert.ok(Date.now() - t0 >= 400, 'GetQueryResults held its answer while the query ran');
+  await recorded('GetQueryResults', w.$metadata.requestId!);
+  await ct.send(new CancelQueryCommand({ QueryId: s.QueryId }));
+});
+
+test('a statement run again after its store was deleted is refused: the store is not found', async () => {
+  const tmp = await ct.send(new CreateEventDataStoreCommand({ Name: 'short-lived', RetentionPeriod: 7, TerminationProtectionEnabled: false }));
+  const id = tmp.EventDataStoreArn!.split('/').pop()!;
+  const sql = `SELECT count(*) AS n FROM ${id}`;
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: sql }));
+  assert.equal((await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }))).QueryStatus, 'FINISHED');
+  await ct.send(new DeleteEventDataStoreCommand({ EventDataStore: tmp.EventDataStoreArn }));
+  await expectAwsError(ct.send(new StartQueryCommand({ QueryStatement: sql })), 'EventDataStoreNotFoundException');
 });
 
 /** A query that runs for seconds: a three-way join of the store with itself. */

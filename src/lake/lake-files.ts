@@ -7,7 +7,7 @@
  * event count twice.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface LakeFile {
   path: string;
@@ -50,6 +50,7 @@ export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
  * moves with every file added, renamed or removed): closed days are listed once, not per query.
  */
 const listings = new Map<string, { mtimeNs: bigint; files: LakeFile[] }>();
+const STILL_MS = 100;
 
 function partitionFiles(part: string, date: string): LakeFile[] {
   let mtimeNs: bigint;
@@ -75,9 +76,10 @@ function partitionFiles(part: string, date: string): LakeFile[] {
     }
     files.push({ path, date, from: fm ? Number(fm[1]) : -1, to: fm ? Number(fm[2]) : -1, bytes, imported });
   }
-  // A folder's modification time moves in clock ticks: a listing is kept only once the folder has
-  // been still for a second, so a file added within the same tick is never missed.
-  if (Date.now() - Number(mtimeNs / 1_000_000n) > 1000) {
+  // A folder's modification time moves in clock ticks (a few ms): a listing is kept only once the
+  // folder has been still for longer than one, so a file added within the same tick is never
+  // missed. This server's own writes drop the listing at once (fileWritten, forgetFile).
+  if (Date.now() - Number(mtimeNs / 1_000_000n) > STILL_MS) {
     if (listings.size > 100_000) listings.clear();
     listings.set(part, { mtimeNs, files });
   } else listings.delete(part);
@@ -105,11 +107,13 @@ function sizeOf(path: string): number {
 /** Forget what was read of a file (it is being removed). */
 export function forgetFile(path: string): void {
   known.delete(path);
+  listings.delete(dirname(path));
 }
 
 /** A file has just been written under `path` (holding `rows` rows, when the writer knows). */
 export function fileWritten(path: string, rows?: number): void {
   known.delete(path);
+  listings.delete(dirname(path));
   sizeOf(path);
   if (rows !== undefined) rememberRows(path, rows);
 }

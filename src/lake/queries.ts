@@ -17,7 +17,7 @@ import type { Metastore } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { EventDataStores } from '../domain/event-data-stores.js';
 import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
-import { prepareQuery, TRINO_SETUP } from './sql.js';
+import { prepareQuery, TRINO_SETUP, type PreparedQuery } from './sql.js';
 import { queryResultValue } from './result-values.js';
 import { TABLES } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
@@ -31,6 +31,8 @@ const KEEP_MS = 7 * 86_400_000;
 const MAX_STATEMENT = 10_000;
 /** How long DescribeQuery and GetQueryResults wait for a running query's next status (settled). */
 const SETTLE_MS = 500;
+const PREPARED_KEPT = 500;
+const IDLE_KEPT = 4;
 
 export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 
@@ -62,6 +64,15 @@ function csv(columns: string[], rows: Row[]): string {
   return [columns.map(q).join(','), ...rows.map((r) => r.map((c) => q(Object.values(c)[0] ?? null)).join(','))].join('\n') + '\n';
 }
 
+/**
+ * How StartQuery and its query's run meet: the run says when the query is under way (or waiting
+ * for a slot, or over), StartQuery whether its QUEUED state was stored.
+ */
+interface Launch {
+  underway: () => void;
+  stored: Promise<boolean>;
+}
+
 export class LakeQueries {
   private parser: DuckDBConnection | undefined;
   private parserInstance: DuckDBInstance | undefined;
@@ -72,11 +83,15 @@ export class LakeQueries {
    */
   private readonly running = new Map<string, { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean; doc: QueryDoc }>();
   /** Queries started on this server and not ended yet (QUEUED or RUNNING here). */
-  private readonly pending = new Set<string>();
+  private readonly pending = new Map<string, string>();
   /** Callers of settled() waiting for a query's next status. */
   private readonly watchers = new Map<string, (() => void)[]>();
   private readonly results = new Map<string, Row[]>();
   private readonly instances = new Map<string, Promise<DuckDBInstance>>();
+  /** Translated statements by account, region and text, least recently used first (prepare). */
+  private readonly prepared = new Map<string, PreparedQuery>();
+  /** Each account's connections not in use (a query's connection, once it finished, serves the next). */
+  private readonly idle = new Map<string, DuckDBConnection[]>();
   private active = 0;
   private closed = false;
   private readonly waiting: (() => void)[] = [];
@@ -113,10 +128,11 @@ export class LakeQueries {
       if (!statement.includes('?')) throw new InvalidParameterException('There are more QueryParameters than ? placeholders in the statement.');
       statement = statement.replace('?', sqlString(p));
     }
-    const active = (await this.meta.listDocs<QueryDoc>(KIND, accountId)).filter((q) => q.status === 'QUEUED' || q.status === 'RUNNING');
+    // Queries run on the server that started them (a stopped server's are FAILED at its next start).
+    const active = [...this.pending.values()].filter((a) => a === accountId);
     if (active.length >= MAX_CONCURRENT_QUERIES) throw new MaxConcurrentQueriesException(`You already have ${MAX_CONCURRENT_QUERIES} queries running; wait for one to finish or cancel one.`);
     const mine = (await this.stores.list(accountId, region)).filter((s) => s.status !== 'PENDING_DELETION');
-    const prepared = await prepareQuery(await this.parse(), statement, (name) => mine.find((s) => s.id.toLowerCase() === name.toLowerCase())?.id);
+    const prepared = await this.prepare(accountId, region, statement, mine.map((s) => s.id));
     if (prepared.stores.length === 0) throw new InvalidQueryStatementException('The query must read at least one event data store (FROM <event data store id>).');
     if (input.DeliveryS3Uri !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(input.DeliveryS3Uri)) {
       throw new InvalidParameterException(`DeliveryS3Uri ${input.DeliveryS3Uri} is not an s3://bucket/prefix URI.`);
@@ -135,10 +151,47 @@ export class LakeQueries {
       executionMs: 0,
       ...(input.DeliveryS3Uri ? { deliveryS3Uri: input.DeliveryS3Uri, deliveryStatus: 'PENDING' as const } : {}),
     };
-    await this.meta.putDoc(KIND, accountId, doc.id, doc);
-    this.pending.add(doc.id);
-    setImmediate(() => void this.run(doc, prepared.sql));
+    // The query starts before its QUEUED state is committed, so that commit overlaps the query's
+    // first milliseconds; anything the run stores waits for it (launch.stored).
+    this.pending.set(doc.id, accountId);
+    let stored!: (ok: boolean) => void;
+    let underway!: () => void;
+    const started = new Promise<void>((r) => (underway = r));
+    void this.run(doc, prepared, { underway, stored: new Promise<boolean>((r) => (stored = r)) });
+    await started;
+    try {
+      await this.meta.putDoc(KIND, accountId, doc.id, doc);
+      stored(true);
+    } catch (e) {
+      stored(false); // the caller hears the error; the run, unknown to anyone, stops and stores nothing
+      this.running.get(doc.id)?.conn.interrupt();
+      throw e;
+    }
     return doc;
+  }
+
+  /**
+   * The statement checked and translated, remembered per account and region: a statement run again
+   * (a dashboard's, a script's) is not parsed again while the stores it reads still exist. Only
+   * statements that passed are remembered; the translation depends on nothing else.
+   */
+  private async prepare(accountId: string, region: string, statement: string, storeIds: string[]): Promise<PreparedQuery> {
+    const key = `${accountId}\n${region}\n${statement}`;
+    const seen = this.prepared.get(key);
+    if (seen && seen.stores.every((id) => storeIds.includes(id))) {
+      this.prepared.delete(key);
+      this.prepared.set(key, seen);
+      return seen;
+    }
+    const p = await prepareQuery(await this.parse(), statement, (name) => storeIds.find((id) => id.toLowerCase() === name.toLowerCase()));
+    this.prepared.set(key, p);
+    if (this.prepared.size > PREPARED_KEPT) this.prepared.delete(this.prepared.keys().next().value!);
+    return p;
+  }
+
+  /** Whether the query is still QUEUED or RUNNING on this server (so settled() would wait for it). */
+  mayChange(q: QueryDoc): boolean {
+    return !TERMINAL.has(q.status) && this.pending.has(q.id);
   }
 
   /** Whether a query is running on this server now. */
@@ -164,7 +217,7 @@ export class LakeQueries {
    */
   async settled(accountId: string, queryId: string, maxMs = SETTLE_MS): Promise<QueryDoc> {
     const q = await this.get(accountId, queryId);
-    if (TERMINAL.has(q.status) || !this.pending.has(q.id)) return q;
+    if (!this.mayChange(q)) return q;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, maxMs);
       const list = this.watchers.get(q.id) ?? [];
@@ -187,13 +240,16 @@ export class LakeQueries {
     };
   }
 
-  private async run(doc: QueryDoc, sql: string): Promise<void> {
+  private async run(doc: QueryDoc, prepared: PreparedQuery, launch: Launch): Promise<void> {
+    const queued = this.active >= this.maxRunning;
+    if (queued) launch.underway(); // waits for a slot: StartQuery answers meanwhile
     const release = await this.slot();
     try {
-      if (!this.closed) await this.runNow(doc, sql);
+      if (!this.closed) await this.runNow(doc, prepared, launch, queued);
     } catch (err) {
       this.opts.logger?.error({ err, query: doc.id }, 'lake: query could not run');
     } finally {
+      launch.underway();
       this.pending.delete(doc.id);
       this.wake(doc.id);
       release();
@@ -207,43 +263,63 @@ export class LakeQueries {
     }
   }
 
-  private async runNow(doc: QueryDoc, sql: string): Promise<void> {
-    const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
-    if (current?.status !== 'QUEUED') return; // cancelled while queued
+  private async runNow(doc: QueryDoc, prepared: PreparedQuery, launch: Launch, queued: boolean): Promise<void> {
+    if (queued) {
+      if (!(await launch.stored)) return;
+      const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
+      if (current?.status !== 'QUEUED') return; // cancelled while queued
+    }
     const t0 = Date.now();
     let conn: DuckDBConnection | undefined;
-    const state = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false, doc: { ...doc, status: 'RUNNING' as const } };
+    const state: { conn: DuckDBConnection; timedOut: boolean; cancelled: boolean; doc: QueryDoc } = { conn: undefined as unknown as DuckDBConnection, timedOut: false, cancelled: false, doc: { ...doc, status: 'RUNNING' } };
     let timer: NodeJS.Timeout | undefined;
     try {
-      conn = await (await this.instanceFor(doc.accountId)).connect();
+      conn = this.idle.get(doc.accountId)?.pop() ?? (await (await this.instanceFor(doc.accountId)).connect());
       state.conn = conn;
       this.running.set(doc.id, state);
       this.wake(doc.id);
       let events = 0;
       let bytes = 0;
       const kinds = new Map((await this.stores.list(doc.accountId, doc.region)).map((s) => [s.id, storeKind(s)]));
+      const sources = new Map<string, string>();
       for (const id of doc.stores) {
         const files = liveFiles(listFiles(storeDir(this.lakeRoot, doc.accountId, id)));
         bytes += files.reduce((n, f) => n + f.bytes, 0);
-        const list = files.map((f) => sqlString(f.path)).join(', ');
         events += await this.rowsIn(conn, files);
-        await conn.run(`CREATE OR REPLACE TEMP VIEW "${id}" AS ${files.length ? `SELECT * FROM read_parquet([${list}], hive_partitioning = false)` : TABLES[kinds.get(id) ?? 'cloudtrail'].empty}`);
+        sources.set(id, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[kinds.get(id) ?? 'cloudtrail'].empty})`);
       }
+      const sql = prepared.from((id) => sources.get(id)!);
       timer = setTimeout(() => {
         state.timedOut = true;
         conn?.interrupt();
       }, this.opts.timeoutMs ?? 3600_000);
-      const reader = await conn.runAndReadAll(sql);
+      const running = conn.runAndReadAll(sql);
+      launch.underway();
+      const reader = await running;
       const names = reader.columnNames();
       const types = reader.columnTypes();
       const rows: Row[] = reader.getRowsJson().map((r) => r.map((v, i) => ({ [names[i]!]: queryResultValue(v, types[i]!) })));
       this.results.set(doc.id, rows);
-      mkdirSync(this.resultsDir, { recursive: true });
-      writeFileSync(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
       const finished: QueryDoc = { ...doc, status: 'FINISHED', endedAt: Date.now(), eventsScanned: events, bytesScanned: bytes, resultsCount: rows.length, executionMs: Date.now() - t0 };
       if (doc.deliveryS3Uri) finished.deliveryStatus = await this.deliver(doc, names, rows);
+      // Callers waiting for the query hear it finished first (answered from memory, as RUNNING
+      // is); the results file and the stored state are written while their answers go out.
+      if (!(await launch.stored)) return;
+      state.doc = finished;
+      this.wake(doc.id);
+      await new Promise<void>((r) => setImmediate(r));
+      mkdirSync(this.resultsDir, { recursive: true });
+      writeFileSync(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
       await this.save(finished);
+      const idle = this.idle.get(doc.accountId) ?? [];
+      if (idle.length < IDLE_KEPT && !this.closed) {
+        idle.push(conn);
+        this.idle.set(doc.accountId, idle);
+        conn = undefined;
+      }
     } catch (e) {
+      launch.underway();
+      if (!(await launch.stored)) return;
       const cancelled = state.cancelled || (await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id))?.status === 'CANCELLED';
       const status: QueryStatus = cancelled ? 'CANCELLED' : state.timedOut ? 'TIMED_OUT' : 'FAILED';
       const message = (e as Error).message.split('\n')[0]!;
@@ -368,6 +444,7 @@ export class LakeQueries {
     const q = await this.get(accountId, queryId);
     if (TERMINAL.has(q.status)) throw new InactiveQueryException(`The query ${queryId} is ${q.status}; only QUEUED or RUNNING queries can be cancelled.`);
     const cancelled: QueryDoc = { ...q, status: 'CANCELLED', endedAt: Date.now() };
+    this.pending.delete(queryId); // no longer counts against the limit, though it may take a moment to stop
     await this.save(cancelled);
     const r = this.running.get(queryId);
     if (r) {
@@ -395,6 +472,7 @@ export class LakeQueries {
       r.conn.interrupt();
     }
     while (this.running.size > 0) await new Promise((res) => setTimeout(res, 10));
+    for (const list of this.idle.values()) for (const c of list.splice(0)) c.closeSync();
     this.parser?.closeSync();
     this.parserInstance?.closeSync();
     for (const p of this.instances.values()) (await p.catch(() => undefined))?.closeSync();

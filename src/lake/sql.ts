@@ -7,6 +7,7 @@
  * spells differently are renamed to macros that behave like Trino's, unnamed
  * result columns get Trino's names, and the tree is turned back into SQL.
  */
+import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EventDataStoreNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
 
@@ -113,10 +114,16 @@ export function quoteStoreIds(sql: string): string {
 type Node = Record<string, unknown>;
 
 export interface PreparedQuery {
-  /** SQL for DuckDB, with the store ids as table names (views made per query). */
+  /** SQL for DuckDB, with the store ids as table names (for views named by them). */
   sql: string;
   /** Store ids the query reads, as the account's stores spell them. */
   stores: string[];
+  /**
+   * SQL for DuckDB reading each store from `source(id)`, a FROM item (a table function call or a
+   * parenthesised SELECT) put where the store is named, under the name the query gives it: the
+   * query binds its files itself, with no view to create first.
+   */
+  from(source: (storeId: string) => string): string;
 }
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -149,6 +156,7 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
   };
   collectCtes(ast.statements);
   const stores = new Set<string>();
+  const nonce = randomBytes(8).toString('hex');
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) {
       v.forEach(walk);
@@ -166,7 +174,9 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
       if (!ctes.has(name.toLowerCase())) {
         const id = storeIdOf(name);
         if (!id) throw new EventDataStoreNotFoundException(`The event data store ${name} was not found.`);
-        n.table_name = id;
+        // A name only this preparation knows (a random nonce), swapped for the store's source below.
+        n.table_name = `ot_${nonce}_${[...stores, id].indexOf(id)}`;
+        if (!n.alias) n.alias = id;
         stores.add(id);
       }
     }
@@ -197,5 +207,8 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
     else item.alias = `_col${i}`;
   });
   const back = await conn.runAndReadAll(`SELECT json_deserialize_sql(${sqlString(JSON.stringify(ast))}) AS sql`);
-  return { sql: String(back.getRowObjects()[0]!.sql), stores: [...stores] };
+  const template = String(back.getRowObjects()[0]!.sql);
+  const ids = [...stores];
+  const from = (source: (storeId: string) => string): string => ids.reduce((sql, id, i) => sql.replaceAll(`ot_${nonce}_${i}`, source(id)), template);
+  return { sql: from((id) => `"${id}"`), stores: ids, from };
 }

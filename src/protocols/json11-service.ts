@@ -12,7 +12,7 @@ import type { RecordResource } from '../domain/record.js';
 type ErrorClass = new (message: string) => ServiceError;
 
 export interface OperationSpec<I = Record<string, unknown>, O = unknown> {
-  handler: (input: I, ctx: RequestContext) => Promise<O>;
+  handler: (input: I, ctx: RequestContext) => Promise<O | AnswerLater<O>>;
   /** Errors the operation declares for invalid values of a top-level member (instead of ValidationException). */
   memberErrors?: Record<string, ErrorClass>;
   /** Resources the call touched, for the record. */
@@ -27,6 +27,15 @@ export interface Json11ServiceOptions {
   /** Operations CloudTrail records as data events (e.g. SQS's ReceiveMessage); the rest are management events. */
   dataEvents?: ReadonlySet<string>;
   onUnexpectedError?: (err: unknown, operation: string) => void;
+}
+
+/**
+ * A read-only handler's answer that is still to come, for calls that wait (long polls): the
+ * handler has checked the call (its errors are thrown before), so the call succeeds and its record,
+ * which holds no response for a read-only call, can commit while it waits. `output` must not fail.
+ */
+export class AnswerLater<O> {
+  constructor(readonly output: Promise<O>) {}
 }
 
 /** Erase an operation's input/output types so it can sit in the operation table. */
@@ -116,6 +125,20 @@ export class Json11Service implements Service {
         throw new ValidationException(formatViolations(violations));
       }
       const output = await spec.handler(value, ctx);
+      if (output instanceof AnswerLater) {
+        if (!readOnly) throw new InternalFailure(`${name} is not read-only and cannot answer later.`);
+        return {
+          response: (output.output as Promise<unknown>).then(
+            (o) => json11Success(o, ctx.requestId),
+            (e: unknown) => {
+              this.opts.onUnexpectedError?.(e, name);
+              return json11Error(new InternalFailure('The request processing has failed because of an unknown error, exception or failure.'), ctx.requestId);
+            },
+          ),
+          operation: name,
+          audit: audit(undefined, undefined, spec.resources?.(value, undefined, ctx)),
+        };
+      }
       return {
         response: json11Success(output, ctx.requestId),
         operation: name,

@@ -244,7 +244,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       };
       const result: ServiceResult = await service.handle(incoming, ctx);
       operation = result.operation;
-      wire = result.response;
+      const answer = result.response;
       if (result.audit) {
         const a = result.audit;
         const record = apiCallRecord({
@@ -268,6 +268,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
           throw new InternalFailure('The call could not be recorded in the audit log, so it was not completed.');
         }
       }
+      wire = await answer;
     } catch (err) {
       const e = err instanceof ServiceError ? err : new InternalFailure('The request processing has failed because of an unknown error.');
       if (!(err instanceof ServiceError)) logger.error({ err, requestId }, 'unhandled error');

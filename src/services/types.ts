@@ -43,7 +43,11 @@ export interface AuditFacts {
 }
 
 export interface ServiceResult {
-  response: WireResponse;
+  /**
+   * The answer; a promise for a read-only call that waits (a long poll) once it is known to
+   * succeed: its record, already complete, commits during the wait.
+   */
+  response: WireResponse | Promise<WireResponse>;
   /** Operation name for metrics and logs. */
   operation: string;
   /** Absent when the call is not to be recorded. */

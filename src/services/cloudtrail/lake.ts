@@ -1,5 +1,5 @@
 /** CloudTrail Lake's operations: event data stores and queries (thin handlers over the domain and src/lake). */
-import { operation, type OperationSpec } from '../../protocols/json11-service.js';
+import { AnswerLater, operation, type OperationSpec } from '../../protocols/json11-service.js';
 import { InvalidNextTokenException, InvalidParameterException } from '../../protocols/errors.js';
 import type { RequestContext } from '../types.js';
 import type { CreateEventDataStoreInput, EventDataStoreDoc, EventDataStores, UpdateEventDataStoreInput } from '../../domain/event-data-stores.js';
@@ -116,29 +116,35 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
     DescribeQuery: operation({
       handler: async (i: { QueryId?: string; QueryAlias?: string }, c: Ctx) => {
         if (!i.QueryId) throw new InvalidParameterException('QueryId is required.');
-        const q = await queries.settled(c.accountId, i.QueryId);
-        return {
-          QueryId: q.id,
-          QueryString: q.statement,
-          QueryStatus: q.status,
-          QueryStatistics: statistics(q),
-          ...(q.errorMessage ? { ErrorMessage: q.errorMessage } : {}),
-          ...(q.deliveryS3Uri ? { DeliveryS3Uri: q.deliveryS3Uri, DeliveryStatus: q.deliveryStatus } : {}),
-        };
+        const q = await queries.get(c.accountId, i.QueryId);
+        const out = (d: QueryDoc): Record<string, unknown> => ({
+          QueryId: d.id,
+          QueryString: d.statement,
+          QueryStatus: d.status,
+          QueryStatistics: statistics(d),
+          ...(d.errorMessage ? { ErrorMessage: d.errorMessage } : {}),
+          ...(d.deliveryS3Uri ? { DeliveryS3Uri: d.deliveryS3Uri, DeliveryStatus: d.deliveryStatus } : {}),
+        });
+        // A query still running here: hold the answer until it changes (settled), recording the call meanwhile.
+        return queries.mayChange(q) ? new AnswerLater(queries.settled(c.accountId, q.id).catch(() => q).then(out)) : out(q);
       },
     }),
     GetQueryResults: operation({
       handler: async (i: { QueryId: string; NextToken?: string; MaxQueryResults?: number }, c: Ctx) => {
-        const q = await queries.settled(c.accountId, i.QueryId);
-        const rows = q.status === 'FINISHED' ? await queries.rows(q) : [];
-        const p = pageOf(rows, `q:${q.id}`, i.NextToken, i.MaxQueryResults ?? 1000);
-        return {
-          QueryStatus: q.status,
-          QueryStatistics: { ResultsCount: p.items.length, TotalResultsCount: q.resultsCount, BytesScanned: q.bytesScanned },
-          QueryResultRows: p.items,
-          ...(p.next ? { NextToken: p.next } : {}),
-          ...(q.errorMessage ? { ErrorMessage: q.errorMessage } : {}),
+        const out = async (q: QueryDoc): Promise<Record<string, unknown>> => {
+          const rows = q.status === 'FINISHED' ? await queries.rows(q) : [];
+          const p = pageOf(rows, `q:${q.id}`, i.NextToken, i.MaxQueryResults ?? 1000);
+          return {
+            QueryStatus: q.status,
+            QueryStatistics: { ResultsCount: p.items.length, TotalResultsCount: q.resultsCount, BytesScanned: q.bytesScanned },
+            QueryResultRows: p.items,
+            ...(p.next ? { NextToken: p.next } : {}),
+            ...(q.errorMessage ? { ErrorMessage: q.errorMessage } : {}),
+          };
         };
+        const q = await queries.get(c.accountId, i.QueryId);
+        if (i.NextToken === undefined && queries.mayChange(q)) return new AnswerLater(queries.settled(c.accountId, q.id).catch(() => q).then(out));
+        return out(await queries.settled(c.accountId, q.id));
       },
     }),
     ListQueries: operation({
