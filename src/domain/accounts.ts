@@ -23,7 +23,16 @@ export function refuseOrganization(wanted: boolean | undefined): void {
   if (wanted) throw new OrganizationsNotInUseException('This account is not part of an organization with all features enabled.');
 }
 
+/**
+ * How long a resolved access key is reused without reading the metastore again. Changes made
+ * through this process apply at once; changes another process makes (`opentrail admin` beside a
+ * running server) apply within this time, as IAM's own changes take a moment to apply.
+ */
+const RESOLVED_MS = 1000;
+
 export class Accounts {
+  private readonly resolved = new Map<string, { at: number; who: { key: AccessKey; principal: Principal } | undefined }>();
+
   constructor(private readonly meta: Metastore) {}
 
   /** Create an account with its root principal. */
@@ -47,6 +56,7 @@ export class Accounts {
   }
 
   async deleteAccount(accountId: string): Promise<void> {
+    this.resolved.clear();
     if (!(await this.meta.getAccount(accountId))) throw new AdminError(`No such account: ${accountId}`);
     await this.meta.deleteAccount(accountId);
   }
@@ -65,6 +75,7 @@ export class Accounts {
   }
 
   async deleteUser(accountId: string, userName: string): Promise<void> {
+    this.resolved.clear();
     if (userName === 'root') throw new AdminError('The root principal cannot be deleted; delete the account instead');
     if (!(await this.meta.getPrincipal(accountId, userName))) throw new AdminError(`No such user: ${userName} in ${accountId}`);
     await this.meta.deletePrincipal(accountId, userName);
@@ -72,6 +83,7 @@ export class Accounts {
 
   /** Create an access key for a user (`root` for the account's root credentials). */
   async createAccessKey(accountId: string, userName: string, given?: { accessKeyId: string; secretAccessKey: string }): Promise<AccessKey> {
+    this.resolved.clear();
     if (!(await this.meta.getPrincipal(accountId, userName))) throw new AdminError(`No such user: ${userName} in ${accountId}`);
     const key: AccessKey = {
       accessKeyId: given?.accessKeyId ?? newAccessKeyId(),
@@ -91,20 +103,27 @@ export class Accounts {
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<void> {
+    this.resolved.clear();
     if (!(await this.meta.getAccessKey(accessKeyId))) throw new AdminError(`No such access key: ${accessKeyId}`);
     await this.meta.deleteAccessKey(accessKeyId);
   }
 
   /** Resolve an active access key to its principal. */
   async resolve(accessKeyId: string): Promise<{ key: AccessKey; principal: Principal } | undefined> {
+    const seen = this.resolved.get(accessKeyId);
+    const now = Date.now();
+    if (seen && now - seen.at < RESOLVED_MS) return seen.who;
     const key = await this.meta.getAccessKey(accessKeyId);
-    if (!key || key.status !== 'Active') return undefined;
-    const principal = await this.meta.getPrincipal(key.accountId, key.userName);
-    return principal ? { key, principal } : undefined;
+    const principal = key && key.status === 'Active' ? await this.meta.getPrincipal(key.accountId, key.userName) : undefined;
+    const who = key && principal ? { key, principal } : undefined;
+    if (this.resolved.size >= 10_000) this.resolved.clear();
+    this.resolved.set(accessKeyId, { at: now, who });
+    return who;
   }
 
   /** Make sure the given root key exists (for env-provided credentials), replacing its secret if it changed. */
   async ensureRootKey(accountId: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
+    this.resolved.clear();
     await this.ensureAccount(accountId, 'default');
     const existing = await this.meta.getAccessKey(accessKeyId);
     if (existing && existing.accountId === accountId && existing.secretAccessKey === secretAccessKey) return;

@@ -175,8 +175,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   }
 
   const send = (res: ServerResponse, w: WireResponse): void => {
-    res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? Buffer.byteLength(w.body) });
-    res.end(w.body);
+    // Encoded once (a LookupEvents page is ~100 KB of text), then measured and written as bytes.
+    const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body;
+    res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? body.length });
+    res.end(body);
   };
 
   let inFlight = 0;
