@@ -27,3 +27,31 @@ test('a merged run hides the files it replaced and nothing else', () => {
   const merged = file(run[0]!.from, run[run.length - 1]!.to, 30);
   assert.deepEqual(liveFiles([...files, merged]).map((f) => `${f.from}-${f.to}`), ['0-1000', '1000-1030']);
 });
+
+test('a partition listing is never stale: files another writer adds appear at once, however soon after the last listing', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { listFiles, fileWritten } = await import('../src/lake/lake-files.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ot-listing-'));
+  const part = join(dir, 'eventdate=2026-11-29');
+  mkdirSync(part);
+  try {
+    writeFileSync(join(part, '0-10.parquet'), 'x');
+    await new Promise((r) => setTimeout(r, 250)); // the folder has been still: its listing is kept
+    assert.equal(listFiles(dir).length, 1);
+    // Added behind this process's back, many times in quick succession, each listed at once.
+    for (let i = 1; i <= 200; i++) {
+      writeFileSync(join(part, `${i * 10}-${i * 10 + 10}.parquet`), 'x');
+      assert.equal(listFiles(dir).length, i + 1, `file ${i} listed at once`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(listFiles(dir).length, 201);
+    // Written by this process (the Lake writer says so): listed at once too.
+    writeFileSync(join(part, '5000-5010.parquet'), 'x');
+    fileWritten(join(part, '5000-5010.parquet'), 3);
+    assert.equal(listFiles(dir).length, 202);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
