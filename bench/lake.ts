@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     await loadLog(spanStart);
   }
 
-  const env = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LAKE_INTERVAL_MS: '200' };
+  const env = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET }; // default settings (Lake's timed passes once a second)
   const app = await startServer({ ...resolveConfig({ dataDir, port: 0 }, env), printCredentials: false }, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   const creds = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
   const ct = new SignedHttp({ endpoint: app.url, region: 'us-east-1', service: 'cloudtrail', credentials: creds });
