@@ -31,7 +31,9 @@ const KEEP_MS = 7 * 86_400_000;
 const MAX_STATEMENT = 10_000;
 /** How long DescribeQuery and GetQueryResults wait for a running query's next status (settled). */
 const SETTLE_MS = 500;
+/** Translated statements kept (least recently used dropped first). */
 const PREPARED_KEPT = 500;
+/** Idle query connections kept per account. */
 const IDLE_KEPT = 4;
 
 export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
