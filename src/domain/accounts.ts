@@ -33,7 +33,16 @@ const RESOLVED_MS = 1000;
 export class Accounts {
   private readonly resolved = new Map<string, { at: number; who: { key: AccessKey; principal: Principal } | undefined }>();
 
+  /** Moves with every change made through this process: a resolve begun before one is not kept. */
+  private generation = 0;
+
   constructor(private readonly meta: Metastore) {}
+
+  /** An account, user or key changed here: forget what was resolved. */
+  private changed(): void {
+    this.generation++;
+    this.resolved.clear();
+  }
 
   /** Create an account with its root principal. */
   async createAccount(accountId: string | undefined, name: string): Promise<Account> {
@@ -56,9 +65,9 @@ export class Accounts {
   }
 
   async deleteAccount(accountId: string): Promise<void> {
-    this.resolved.clear();
     if (!(await this.meta.getAccount(accountId))) throw new AdminError(`No such account: ${accountId}`);
     await this.meta.deleteAccount(accountId);
+    this.changed();
   }
 
   async createUser(accountId: string, userName: string): Promise<Principal> {
@@ -75,15 +84,14 @@ export class Accounts {
   }
 
   async deleteUser(accountId: string, userName: string): Promise<void> {
-    this.resolved.clear();
     if (userName === 'root') throw new AdminError('The root principal cannot be deleted; delete the account instead');
     if (!(await this.meta.getPrincipal(accountId, userName))) throw new AdminError(`No such user: ${userName} in ${accountId}`);
     await this.meta.deletePrincipal(accountId, userName);
+    this.changed();
   }
 
   /** Create an access key for a user (`root` for the account's root credentials). */
   async createAccessKey(accountId: string, userName: string, given?: { accessKeyId: string; secretAccessKey: string }): Promise<AccessKey> {
-    this.resolved.clear();
     if (!(await this.meta.getPrincipal(accountId, userName))) throw new AdminError(`No such user: ${userName} in ${accountId}`);
     const key: AccessKey = {
       accessKeyId: given?.accessKeyId ?? newAccessKeyId(),
@@ -95,6 +103,7 @@ export class Accounts {
     };
     if (await this.meta.getAccessKey(key.accessKeyId)) throw new AdminError(`Access key ${key.accessKeyId} already exists`);
     await this.meta.createAccessKey(key);
+    this.changed();
     return key;
   }
 
@@ -103,9 +112,9 @@ export class Accounts {
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<void> {
-    this.resolved.clear();
     if (!(await this.meta.getAccessKey(accessKeyId))) throw new AdminError(`No such access key: ${accessKeyId}`);
     await this.meta.deleteAccessKey(accessKeyId);
+    this.changed();
   }
 
   /** Resolve an active access key to its principal. */
@@ -113,17 +122,19 @@ export class Accounts {
     const seen = this.resolved.get(accessKeyId);
     const now = Date.now();
     if (seen && now - seen.at < RESOLVED_MS) return seen.who;
+    const generation = this.generation;
     const key = await this.meta.getAccessKey(accessKeyId);
     const principal = key && key.status === 'Active' ? await this.meta.getPrincipal(key.accountId, key.userName) : undefined;
     const who = key && principal ? { key, principal } : undefined;
-    if (this.resolved.size >= 10_000) this.resolved.clear();
-    this.resolved.set(accessKeyId, { at: now, who });
+    if (generation === this.generation) {
+      if (this.resolved.size >= 10_000) this.resolved.clear();
+      this.resolved.set(accessKeyId, { at: now, who });
+    }
     return who;
   }
 
   /** Make sure the given root key exists (for env-provided credentials), replacing its secret if it changed. */
   async ensureRootKey(accountId: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
-    this.resolved.clear();
     await this.ensureAccount(accountId, 'default');
     const existing = await this.meta.getAccessKey(accessKeyId);
     if (existing && existing.accountId === accountId && existing.secretAccessKey === secretAccessKey) return;

@@ -104,7 +104,7 @@ function sizeOf(path: string): number {
   return k.bytes;
 }
 
-/** Forget what was read of a file (it is being removed). */
+/** Forget what was read of a file and of its folder (it is being removed, or was just replaced). */
 export function forgetFile(path: string): void {
   known.delete(path);
   listings.delete(dirname(path));
@@ -112,8 +112,7 @@ export function forgetFile(path: string): void {
 
 /** A file has just been written under `path` (holding `rows` rows, when the writer knows). */
 export function fileWritten(path: string, rows?: number): void {
-  known.delete(path);
-  listings.delete(dirname(path));
+  forgetFile(path);
   sizeOf(path);
   if (rows !== undefined) rememberRows(path, rows);
 }

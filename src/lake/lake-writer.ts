@@ -48,6 +48,9 @@ export function newestRun(live: LakeFile[]): LakeFile[] {
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/** A partition's files a merge may take: the live ones the writer wrote (imported files stay as they are). */
+const mergeable = (dir: string, date: string): LakeFile[] => liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+
 export class LakeWriter {
   private conn: DuckDBConnection | undefined;
   private instance: DuckDBInstance | undefined;
@@ -218,7 +221,7 @@ export class LakeWriter {
     } finally {
       rmSync(ndjson, { force: true });
     }
-    const live = liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+    const live = mergeable(dir, date);
     if (live.length > COMPACT_AT) await this.compact(dir, date, newestRun(live));
   }
 
@@ -248,7 +251,7 @@ export class LakeWriter {
 
   /** Merge a partition's live files (or `only` these of them, consecutive) into one covering all their positions. */
   async compact(dir: string, date: string, only?: LakeFile[]): Promise<void> {
-    const files = only ?? liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+    const files = only ?? mergeable(dir, date);
     if (files.length < 2) return;
     const from = Math.min(...files.map((f) => f.from));
     const to = Math.max(...files.map((f) => f.to));

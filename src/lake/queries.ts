@@ -19,7 +19,7 @@ import type { EventDataStores } from '../domain/event-data-stores.js';
 import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
 import { prepareQuery, TRINO_SETUP, type PreparedQuery } from './sql.js';
 import { queryResultValue } from './result-values.js';
-import { TABLES } from './schema.js';
+import { TABLES, type StoreKind } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
 import { knownRows, listFiles, liveFiles, rememberRows, storeDir } from './lake-files.js';
 import { resultFolder, resultSign } from './result-files.js';
@@ -73,6 +73,12 @@ function csv(columns: string[], rows: Row[]): string {
 interface Launch {
   underway: () => void;
   stored: Promise<boolean>;
+}
+
+/** What a query runs: its translation, and the kind of each store it reads (from StartQuery's listing). */
+interface Plan {
+  prepared: PreparedQuery;
+  kinds: Map<string, StoreKind>;
 }
 
 export class LakeQueries {
@@ -159,7 +165,8 @@ export class LakeQueries {
     let stored!: (ok: boolean) => void;
     let underway!: () => void;
     const started = new Promise<void>((r) => (underway = r));
-    void this.run(doc, prepared, { underway, stored: new Promise<boolean>((r) => (stored = r)) });
+    const kinds = new Map(mine.filter((s) => prepared.stores.includes(s.id)).map((s) => [s.id, storeKind(s)]));
+    void this.run(doc, { prepared, kinds }, { underway, stored: new Promise<boolean>((r) => (stored = r)) });
     await started;
     try {
       await this.meta.putDoc(KIND, accountId, doc.id, doc);
@@ -217,8 +224,7 @@ export class LakeQueries {
    * and GetQueryResults of a query still QUEUED or RUNNING here hold the answer briefly, so a
    * client polling them learns that it finished the moment it does, not at its next poll.
    */
-  async settled(accountId: string, queryId: string, maxMs = SETTLE_MS): Promise<QueryDoc> {
-    const q = await this.get(accountId, queryId);
+  async settled(q: QueryDoc, maxMs = SETTLE_MS): Promise<QueryDoc> {
     if (!this.mayChange(q)) return q;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, maxMs);
@@ -229,7 +235,7 @@ export class LakeQueries {
       });
       this.watchers.set(q.id, list);
     });
-    return this.get(accountId, queryId);
+    return this.get(q.accountId, q.id).catch(() => q); // (gone meanwhile: past its 7 days)
   }
 
   /** Wait for one of the few running slots (queries beyond them stay QUEUED, as in Lake). */
@@ -242,12 +248,12 @@ export class LakeQueries {
     };
   }
 
-  private async run(doc: QueryDoc, prepared: PreparedQuery, launch: Launch): Promise<void> {
+  private async run(doc: QueryDoc, plan: Plan, launch: Launch): Promise<void> {
     const queued = this.active >= this.maxRunning;
     if (queued) launch.underway(); // waits for a slot: StartQuery answers meanwhile
     const release = await this.slot();
     try {
-      if (!this.closed) await this.runNow(doc, prepared, launch, queued);
+      if (!this.closed) await this.runNow(doc, plan, launch, queued);
     } catch (err) {
       this.opts.logger?.error({ err, query: doc.id }, 'lake: query could not run');
     } finally {
@@ -265,7 +271,7 @@ export class LakeQueries {
     }
   }
 
-  private async runNow(doc: QueryDoc, prepared: PreparedQuery, launch: Launch, queued: boolean): Promise<void> {
+  private async runNow(doc: QueryDoc, plan: Plan, launch: Launch, queued: boolean): Promise<void> {
     if (queued) {
       if (!(await launch.stored)) return;
       const current = await this.meta.getDoc<QueryDoc>(KIND, doc.accountId, doc.id);
@@ -282,15 +288,14 @@ export class LakeQueries {
       this.wake(doc.id);
       let events = 0;
       let bytes = 0;
-      const kinds = new Map((await this.stores.list(doc.accountId, doc.region)).map((s) => [s.id, storeKind(s)]));
       const sources = new Map<string, string>();
       for (const id of doc.stores) {
         const files = liveFiles(listFiles(storeDir(this.lakeRoot, doc.accountId, id)));
         bytes += files.reduce((n, f) => n + f.bytes, 0);
         events += await this.rowsIn(conn, files);
-        sources.set(id, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[kinds.get(id) ?? 'cloudtrail'].empty})`);
+        sources.set(id, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[plan.kinds.get(id) ?? 'cloudtrail'].empty})`);
       }
-      const sql = prepared.from((id) => sources.get(id)!);
+      const sql = plan.prepared.from((id) => sources.get(id)!);
       timer = setTimeout(() => {
         state.timedOut = true;
         conn?.interrupt();

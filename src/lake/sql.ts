@@ -114,8 +114,6 @@ export function quoteStoreIds(sql: string): string {
 type Node = Record<string, unknown>;
 
 export interface PreparedQuery {
-  /** SQL for DuckDB, with the store ids as table names (for views named by them). */
-  sql: string;
   /** Store ids the query reads, as the account's stores spell them. */
   stores: string[];
   /**
@@ -155,8 +153,10 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
     }
   };
   collectCtes(ast.statements);
-  const stores = new Set<string>();
+  // Each store read gets a table name only this preparation knows (a random nonce), swapped for
+  // the store's source by from().
   const nonce = randomBytes(8).toString('hex');
+  const markers = new Map<string, string>();
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) {
       v.forEach(walk);
@@ -174,10 +174,10 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
       if (!ctes.has(name.toLowerCase())) {
         const id = storeIdOf(name);
         if (!id) throw new EventDataStoreNotFoundException(`The event data store ${name} was not found.`);
-        // A name only this preparation knows (a random nonce), swapped for the store's source below.
-        n.table_name = `ot_${nonce}_${[...stores, id].indexOf(id)}`;
+        let marker = markers.get(id);
+        if (!marker) markers.set(id, (marker = `ot_${nonce}_${markers.size}`));
+        n.table_name = marker;
         if (!n.alias) n.alias = id;
-        stores.add(id);
       }
     }
     if (n.class === 'COLUMN_REF') {
@@ -208,7 +208,8 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
   });
   const back = await conn.runAndReadAll(`SELECT json_deserialize_sql(${sqlString(JSON.stringify(ast))}) AS sql`);
   const template = String(back.getRowObjects()[0]!.sql);
-  const ids = [...stores];
-  const from = (source: (storeId: string) => string): string => ids.reduce((sql, id, i) => sql.replaceAll(`ot_${nonce}_${i}`, source(id)), template);
-  return { sql: from((id) => `"${id}"`), stores: ids, from };
+  return {
+    stores: [...markers.keys()],
+    from: (source) => [...markers].reduce((sql, [id, marker]) => sql.replaceAll(marker, source(id)), template),
+  };
 }

@@ -56,6 +56,9 @@ function pageOf<T>(items: T[], scope: string, token: string | undefined, max: nu
 export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
   const { stores, queries } = deps;
   type Ctx = RequestContext;
+  /** The answer for a query once it has settled: one still running here is answered when it changes, the call recorded meanwhile. */
+  const whenSettled = <O>(q: QueryDoc, out: (d: QueryDoc) => O | Promise<O>): O | Promise<O> | AnswerLater<O> =>
+    queries.mayChange(q) ? new AnswerLater(queries.settled(q).then(out)) : out(q);
   const statistics = (q: QueryDoc): Record<string, unknown> => ({
     EventsMatched: q.resultsCount,
     EventsScanned: q.eventsScanned,
@@ -125,8 +128,7 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
           ...(d.errorMessage ? { ErrorMessage: d.errorMessage } : {}),
           ...(d.deliveryS3Uri ? { DeliveryS3Uri: d.deliveryS3Uri, DeliveryStatus: d.deliveryStatus } : {}),
         });
-        // A query still running here: hold the answer until it changes (settled), recording the call meanwhile.
-        return queries.mayChange(q) ? new AnswerLater(queries.settled(c.accountId, q.id).catch(() => q).then(out)) : out(q);
+        return whenSettled(q, out);
       },
     }),
     GetQueryResults: operation({
@@ -143,8 +145,8 @@ export function lakeOperations(deps: LakeDeps): Record<string, OperationSpec> {
           };
         };
         const q = await queries.get(c.accountId, i.QueryId);
-        if (i.NextToken === undefined && queries.mayChange(q)) return new AnswerLater(queries.settled(c.accountId, q.id).catch(() => q).then(out));
-        return out(await queries.settled(c.accountId, q.id));
+        // A page after the first can fail (a NextToken of another query): answered in full here.
+        return i.NextToken === undefined ? whenSettled(q, out) : out(await queries.settled(q));
       },
     }),
     ListQueries: operation({

@@ -42,6 +42,8 @@ const withTrail = <I extends Named, O>(spec: OperationSpec<I, O>): OperationSpec
 
 export function trailOperations(deps: { trails: Trails; tags: ResourceTags }): Record<string, OperationSpec> {
   const { trails } = deps;
+  /** The resource a tagging call names, with AWS's type of it, for the record. */
+  const tagged = (input: { ResourceId: string }): RecordResource[] => [{ type: deps.tags.resourceType(input.ResourceId) ?? 'AWS::CloudTrail::Trail', ARN: input.ResourceId }];
   return {
     CreateTrail: withTrail({
       handler: async (input: CreateTrailCommandInput & { Name: string; S3BucketName: string }, ctx) =>
@@ -170,14 +172,14 @@ export function trailOperations(deps: { trails: Trails; tags: ResourceTags }): R
         await deps.tags.add(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
-      resources: (input) => [{ type: deps.tags.resourceType(input.ResourceId) ?? 'AWS::CloudTrail::Trail', ARN: input.ResourceId }],
+      resources: tagged,
     }),
     RemoveTags: operation({
       handler: async (input: RemoveTagsCommandInput & { ResourceId: string }, ctx: RequestContext) => {
         await deps.tags.remove(caller(ctx), input.ResourceId, (input.TagsList ?? []) as Tag[]);
         return {};
       },
-      resources: (input) => [{ type: deps.tags.resourceType(input.ResourceId) ?? 'AWS::CloudTrail::Trail', ARN: input.ResourceId }],
+      resources: tagged,
     }),
     ListTags: operation({
       handler: async (input: ListTagsCommandInput, ctx: RequestContext) => deps.tags.list(caller(ctx), input.ResourceIdList ?? [], input.NextToken),
