@@ -5,10 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { historyFile } from '../src/storage/sqlite/history-index.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { HistoryQuery, LookupKey } from '../src/storage/interfaces.js';
@@ -97,6 +99,49 @@ test('lookups agree whether events are indexed, in the tail, or split between th
       for (const r of await log.lookup({ ...q, startMs: 0 })) assert.ok(r.timeMs >= cutoff);
     }
     await log.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the index lives in its own file; a data folder that kept it in the log\'s file has it rebuilt there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
+  const file = join(dir, 'events.db');
+  try {
+    const events = Array.from({ length: 300 }, (_, i) => event(i));
+    let log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    await log.append(events);
+    await log.close();
+    assert.ok(existsSync(historyFile(file)));
+    const tables = (f: string): string[] => {
+      const db = new Database(f, { readonly: true });
+      try {
+        return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      } finally {
+        db.close();
+      }
+    };
+    assert.deepEqual(tables(historyFile(file)), ['hist', 'hist_minutes', 'log_meta', 'scopes']);
+    assert.ok(!tables(file).includes('hist'));
+    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    const before = await answers(log);
+    await log.close();
+    // The old layout: the index's tables in the log's file (with stale content), no index file.
+    rmSync(historyFile(file));
+    rmSync(`${historyFile(file)}-wal`, { force: true });
+    rmSync(`${historyFile(file)}-shm`, { force: true });
+    const db = new Database(file);
+    db.exec(`CREATE TABLE scopes (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, category TEXT NOT NULL, UNIQUE (account_id, region, category));
+      CREATE TABLE hist (scope INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL, time_ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (scope, kind, value, time_ms, seq)) WITHOUT ROWID;
+      CREATE TABLE log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE hist_minutes (scope INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (scope, kind, value, minute)) WITHOUT ROWID;
+      INSERT INTO log_meta VALUES ('indexed_seq', 300), ('minutes_built', 1);`);
+    db.close();
+    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    assert.equal(await log.indexLag(), 0);
+    assert.deepEqual(await answers(log), before);
+    await log.close();
+    assert.deepEqual(tables(file), ['checkpoints', 'events', 'ingest_ids', 'reader_jobs']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

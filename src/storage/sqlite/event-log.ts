@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
-import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
+import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
 import { historyCounter, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
@@ -53,10 +53,12 @@ export class SqliteEventLog implements EventLog {
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
   private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
 
-  /** `indexIntervalMs`: how often the worker thread indexes (and, every fifth time, checkpoints). */
+  /** `indexIntervalMs`: how often the maintenance thread indexes what the log has taken in. */
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
+    dropOldHistory(this.db);
+    attachHistory(this.db, file);
     this.stmt = statementCache(this.db);
     this.db.exec(SCHEMA);
     // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
@@ -147,14 +149,16 @@ export class SqliteEventLog implements EventLog {
     this.stmt('DELETE FROM ingest_ids WHERE at_ms < ?').run(Date.now() - IDEMPOTENCY_WINDOW_MS);
     this.history.indexAll();
     let total = 0;
-    // Delete in slices so a large purge never blocks ingest for long.
+    // Delete in slices so a large purge never blocks ingest for long. A slice changes both files
+    // (the index's entries, then the log's rows); it takes both write locks up front, waiting its
+    // turn, where a deferred transaction would fail when a commit came between its read and write.
     const slice = this.db.transaction((): number => {
       const seqs = this.history.takeExpired(beforeMs, 5000);
       if (seqs.length === 0) return -1;
       return this.stmt(`DELETE FROM events WHERE seq IN (${seqs.map(() => '?').join(',')})`).run(...seqs).changes;
     });
     for (;;) {
-      const n = slice();
+      const n = slice.immediate();
       if (n < 0) break;
       total += n;
       await new Promise((r) => setImmediate(r));

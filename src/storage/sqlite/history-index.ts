@@ -1,6 +1,12 @@
 /**
  * The LookupEvents history index, built behind the log in sorted batches.
  *
+ * It lives in a database file of its own (`<log>.history.db`, attached to
+ * every connection as `hx`), built on a thread of its own: SQLite lets one
+ * writer into a file at a time, and in the log's file every index batch held
+ * the commits of new events up. Its tables have names of their own, so the
+ * statements below name them unqualified.
+ *
  * Maintaining ten B-tree indexes on every commit made each commit rewrite
  * thousands of scattered index pages, and ingest slowed from 10k to 4k
  * events/s as the log grew. Instead the log's rows carry their keys as plain
@@ -11,17 +17,18 @@
  * unindexed tail of the log, so a committed event is visible at once.
  */
 import type Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
 import type { BucketCount, HistoryCountQuery, HistoryQuery, LookupKey } from '../interfaces.js';
 
 export const HISTORY_SCHEMA = `
-CREATE TABLE IF NOT EXISTS scopes (
+CREATE TABLE IF NOT EXISTS hx.scopes (
   id INTEGER PRIMARY KEY,
   account_id TEXT NOT NULL,
   region TEXT NOT NULL,
   category TEXT NOT NULL,
   UNIQUE (account_id, region, category)
 );
-CREATE TABLE IF NOT EXISTS hist (
+CREATE TABLE IF NOT EXISTS hx.hist (
   scope INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   value TEXT NOT NULL,
@@ -29,8 +36,8 @@ CREATE TABLE IF NOT EXISTS hist (
   seq INTEGER NOT NULL,
   PRIMARY KEY (scope, kind, value, time_ms, seq)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS hist_minutes (
+CREATE TABLE IF NOT EXISTS hx.log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hx.hist_minutes (
   scope INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   value TEXT NOT NULL,
@@ -39,6 +46,41 @@ CREATE TABLE IF NOT EXISTS hist_minutes (
   PRIMARY KEY (scope, kind, value, minute)
 ) WITHOUT ROWID;
 `;
+
+/** The tables of the index as data folders before the index had its own file kept them. */
+const OLD_TABLES = ['hist', 'hist_minutes', 'log_meta', 'scopes'];
+
+/** The history index's file beside the log's. */
+export function historyFile(logFile: string): string {
+  return `${logFile.replace(/\.db$/, '')}.history.db`;
+}
+
+/**
+ * Attach the history index's file to a connection on the log as `hx`. `durable: false` (for the
+ * thread that builds the index) commits without an fsync: the index is derived from the log and
+ * a batch lost with the machine is indexed again, while the log's own commits stay fsynced.
+ */
+export function attachHistory(db: Database.Database, logFile: string, opts: { durable?: boolean } = {}): void {
+  const file = historyFile(logFile);
+  db.prepare('ATTACH DATABASE ? AS hx').run(file);
+  db.pragma('hx.cache_size = -65536');
+  if (db.readonly) return;
+  chmodSync(file, 0o600);
+  db.pragma('hx.journal_mode = WAL');
+  db.pragma(`hx.synchronous = ${opts.durable === false ? 'NORMAL' : 'FULL'}`);
+}
+
+/**
+ * A data folder from before the index had its own file keeps it in the log's: drop it there (it
+ * is derived from the log, and is built again in its own file when the log opens).
+ */
+export function dropOldHistory(db: Database.Database): void {
+  const old = db.prepare(`SELECT name FROM main.sqlite_master WHERE type = 'table' AND name IN (${OLD_TABLES.map(() => '?').join(',')})`).all(...OLD_TABLES) as { name: string }[];
+  if (old.length === 0) return;
+  db.transaction(() => {
+    for (const { name } of old) db.exec(`DROP TABLE main.${name}`);
+  })();
+}
 
 /**
  * Events per minute for the two entry kinds a histogram over many events asks for (every event,
@@ -108,12 +150,14 @@ function entriesOf(where: string): string {
 }
 
 /**
- * Used from two connections: the main thread (lookups, purge, indexing at open and close) and the
- * log's worker thread (indexing as events arrive). All state is read from the database, so the
- * two always agree; indexing batches take the write lock up front (BEGIN IMMEDIATE).
+ * Used from three connections, each with the index's file attached: the main thread (purge,
+ * indexing at open and close, lookups when the reader thread has gone), the reader thread
+ * (lookups) and the maintenance thread (indexing as events arrive). All state is read from the
+ * database, so they always agree. An indexing batch is a deferred transaction: BEGIN IMMEDIATE
+ * would take the write lock of every attached file, the log's included, and hold its commits up.
  */
 export class HistoryIndex {
-  private readonly batch: { immediate: (limit: number) => number };
+  private readonly batch: (limit: number) => number;
 
   constructor(
     private readonly db: Database.Database,
@@ -154,7 +198,7 @@ export class HistoryIndex {
 
   /** Index up to `limit` pending rows; returns how many were indexed. */
   indexSome(limit = 20_000): number {
-    return this.batch.immediate(limit);
+    return this.batch(limit);
   }
 
   indexAll(): void {

@@ -8,13 +8,17 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BucketCount, HistoryCountQuery, HistoryQuery, HistoryRow } from '../interfaces.js';
-import { HistoryIndex } from './history-index.js';
+import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
 
 /** seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources */
 type Row = [number, string, string, string, string, string | null, string | null, number | null, string | null];
 
-/** Find a page of events and read their records, in one snapshot. */
+/**
+ * Find a page of events and read their records, in one snapshot of each file: the index's is
+ * taken first (find() reads how far it goes before anything else), so the log's, taken after it,
+ * holds every event the index names.
+ */
 export function historyReader(db: Database.Database, stmt: (sql: string) => Database.Statement, index: HistoryIndex): (q: HistoryQuery) => HistoryRow[] {
   return db.transaction((q: HistoryQuery): HistoryRow[] => {
     const hits = index.find(q);
@@ -120,6 +124,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
+  attachHistory(db, file);
   const stmt = statementCache(db);
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);

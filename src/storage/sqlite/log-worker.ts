@@ -1,14 +1,14 @@
 /**
- * The event log's writer thread: it commits events and keeps the history
- * index up to date with the log, on its own connection, so the main thread
- * (better-sqlite3 is synchronous) never waits on an fsync or builds indexes.
- * A second, small thread checkpoints the WAL, so no commit waits behind a
- * checkpoint.
+ * The event log's writer thread: it commits events on its own connection, so
+ * the main thread (better-sqlite3 is synchronous) never waits on an fsync.
+ * A second thread maintains the log: it builds the history index behind it
+ * (in the index's own file, so no commit waits behind an index batch) and
+ * checkpoints the WALs (so no commit waits behind a checkpoint).
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
-import { HistoryIndex } from './history-index.js';
+import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../interfaces.js';
 
@@ -35,7 +35,7 @@ type Request =
 
 /** Largest the WAL may grow before the writer truncates it (bytes). */
 const WAL_LIMIT = 512 * 2 ** 20;
-/** How often the checkpointer thread copies the WAL into the database. */
+/** How often the maintenance thread copies the WALs into their databases. */
 const CHECKPOINT_INTERVAL_MS = 500;
 /**
  * Arrivals at this rate (events/s) mean heavy ingest: the index then lets a second's worth
@@ -88,13 +88,32 @@ export function prepareAppend(db: Database.Database): (events: IndexedEvent[]) =
   });
 }
 
-/** Start maintaining `file` every `intervalMs` on another thread. */
+/**
+ * A check, at most once a second, that truncates `schema`'s WAL once it has grown past WAL_LIMIT
+ * (call it on the thread that is that file's only writer).
+ */
+function walLimiter(db: Database.Database, schema: string, walFile: string): () => void {
+  let checkedAt = 0;
+  return () => {
+    const now = Date.now();
+    if (now - checkedAt < 1000) return;
+    checkedAt = now;
+    try {
+      if (statSync(walFile).size > WAL_LIMIT) db.pragma(`${schema}.wal_checkpoint(TRUNCATE)`);
+    } catch {
+      // no WAL yet, or readers busy past the timeout: next time
+    }
+  };
+}
+
+/** Start committing to `file` on one thread, and indexing it every `intervalMs` on another. */
 export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { file, intervalMs } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { file } });
   worker.unref();
-  // WAL checkpoints copy pages and sync the database file (tens of ms on a large log); on their own
-  // thread they never hold up a commit (a PASSIVE checkpoint does not block SQLite's writer).
-  const checkpointer = new Worker(new URL(import.meta.url), { workerData: { checkpointFile: file } });
+  // WAL checkpoints copy pages and sync the database file (tens of ms on a large log) and index
+  // batches take tens of ms under heavy ingest; on their own thread neither holds up a commit (a
+  // PASSIVE checkpoint does not block SQLite's writer, and the index has a file of its own).
+  const checkpointer = new Worker(new URL(import.meta.url), { workerData: { maintainFile: file, intervalMs } });
   checkpointer.unref();
   checkpointer.on('error', () => undefined);
   const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
@@ -155,71 +174,22 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
 }
 
 if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.file) {
-  const { file, intervalMs } = workerData as { file: string; intervalMs: number };
+  const { file } = workerData as { file: string };
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   // Commits happen here: FULL fsyncs the WAL at every commit, so an acknowledged event survives kill -9 and power loss.
   db.pragma('synchronous = FULL');
-  // Never checkpoint inside a commit: the checkpointer thread does it, beside the commits.
+  // Never checkpoint inside a commit: the maintenance thread does it, beside the commits.
   db.pragma('wal_autocheckpoint = 0');
   const append = prepareAppend(db);
-  const index = new HistoryIndex(db, statementCache(db));
-  // Index often, so the unindexed tail every lookup scans stays small.
-  const heavyBatch = Math.max(1, Math.round((HEAVY_RATE * intervalMs) / 1000));
-  const heavySpacing = Math.max(1, Math.round(HEAVY_SPACING_MS / intervalMs));
-  let round = 0;
-  let idleUntil = 0;
-  let catchingUp = false;
-  /** Index what is pending in chunks, yielding between them so commits waiting on this thread get in. */
-  const catchUp = (): void => {
-    let n = 0;
-    try {
-      n = index.indexSome(CHUNK);
-    } catch {
-      // busy or locked: next round
-    }
-    if (n === CHUNK) setImmediate(catchUp);
-    else catchingUp = false;
-  };
-  const work = (): void => {
-    round++;
-    if (round >= idleUntil && !catchingUp) {
-      // Under heavy ingest, let the backlog grow between batches: a sorted batch of tens of
-      // thousands costs less per entry than many small ones.
-      let pending = 0;
-      try {
-        pending = index.pending();
-      } catch {
-        // next round
-      }
-      idleUntil = pending >= heavyBatch && idleUntil === 0 ? round + heavySpacing : 0;
-      if (idleUntil === 0 && pending > 0) {
-        catchingUp = true;
-        catchUp();
-      }
-    }
-  };
-  // The checkpointer's PASSIVE checkpoints copy the WAL into the database, but the WAL file only
-  // starts over when a checkpoint finds it all copied between two writes — which uninterrupted
-  // ingest never leaves room for, so it would grow until the disk is full. Past WAL_LIMIT, this
-  // thread (the only writer) truncates it between two commits, waiting for readers if it must.
-  const walFile = `${file}-wal`;
-  let walCheckedAt = 0;
-  const limitWal = (): void => {
-    const now = Date.now();
-    if (now - walCheckedAt < 1000) return;
-    walCheckedAt = now;
-    try {
-      if (statSync(walFile).size > WAL_LIMIT) db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // no WAL yet, or readers busy past the timeout: next time
-    }
-  };
-  const timer = setInterval(() => {
-    work();
-    limitWal();
-  }, intervalMs);
+  // The maintenance thread's PASSIVE checkpoints copy the WAL into the database, but the WAL file
+  // only starts over when a checkpoint finds it all copied between two writes — which
+  // uninterrupted ingest never leaves room for, so it would grow until the disk is full. Past
+  // WAL_LIMIT, this thread (the only writer) truncates it between two commits, waiting for
+  // readers if it must.
+  const limitWal = walLimiter(db, 'main', `${file}-wal`);
+  const timer = setInterval(limitWal, 1000);
   const setReader = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state');
   const dropReader = db.prepare('DELETE FROM checkpoints WHERE reader = ?');
   const putJob = db.prepare('INSERT INTO reader_jobs (reader, key, doc) VALUES (?, ?, ?) ON CONFLICT(reader, key) DO UPDATE SET doc = excluded.doc');
@@ -256,19 +226,66 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   });
 }
 
-if (!isMainThread && parentPort && (workerData as { checkpointFile?: string } | null)?.checkpointFile) {
-  const db = new Database((workerData as { checkpointFile: string }).checkpointFile);
+if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | null)?.maintainFile) {
+  const { maintainFile: file, intervalMs } = workerData as { maintainFile: string; intervalMs: number };
+  const db = new Database(file);
   db.pragma('busy_timeout = 5000');
-  const timer = setInterval(() => {
+  attachHistory(db, file, { durable: false });
+  const index = new HistoryIndex(db, statementCache(db));
+  // Index often, so the unindexed tail every lookup scans stays small.
+  const heavyBatch = Math.max(1, Math.round((HEAVY_RATE * intervalMs) / 1000));
+  const heavySpacing = Math.max(1, Math.round(HEAVY_SPACING_MS / intervalMs));
+  let round = 0;
+  let idleUntil = 0;
+  let catchingUp = false;
+  let stopped = false;
+  /** Index what is pending in chunks, yielding between them so the checkpoints get their turn. */
+  const catchUp = (): void => {
+    if (stopped) return;
+    let n = 0;
     try {
+      n = index.indexSome(CHUNK);
+    } catch {
+      // busy (a purge on the main thread): next round
+    }
+    if (n === CHUNK) setImmediate(catchUp);
+    else catchingUp = false;
+  };
+  const work = (): void => {
+    round++;
+    if (round >= idleUntil && !catchingUp) {
+      // Under heavy ingest, let the backlog grow between batches: a sorted batch of tens of
+      // thousands costs less per entry than many small ones.
+      let pending = 0;
+      try {
+        pending = index.pending();
+      } catch {
+        // next round
+      }
+      idleUntil = pending >= heavyBatch && idleUntil === 0 ? round + heavySpacing : 0;
+      if (idleUntil === 0 && pending > 0) {
+        catchingUp = true;
+        catchUp();
+      }
+    }
+  };
+  const indexTimer = setInterval(work, intervalMs);
+  // The index's file has one writer, this thread: it keeps that WAL in bounds itself.
+  const limitWal = walLimiter(db, 'hx', `${historyFile(file)}-wal`);
+  const checkpointTimer = setInterval(() => {
+    try {
+      // Every attached file: the log's and the index's.
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
       // busy: next time
     }
+    limitWal();
   }, CHECKPOINT_INTERVAL_MS);
   parentPort.on('message', (m: unknown) => {
     if (m !== 'stop') return;
-    clearInterval(timer);
+    stopped = true;
+    clearInterval(indexTimer);
+    clearInterval(checkpointTimer);
     db.close();
     process.exit(0);
   });
