@@ -40,6 +40,10 @@ function record(i: number): unknown {
   };
 }
 
+/** Why requests got no answer on the client's side (a connection error), and how often. */
+const noAnswer = new Map<string, number>();
+const noAnswerText = (): string => (noAnswer.size ? ` (no answer: ${[...noAnswer].map(([k, n]) => `${k} ×${n}`).join(', ')})` : '');
+
 class Sender {
   private readonly http: SignedHttp;
   private next = 0;
@@ -57,7 +61,9 @@ class Sender {
       const r = await this.http.post('/v1/events', body, { 'content-type': 'application/json' });
       const accepted = r.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { successful: unknown[] }).successful.length : 0;
       return { status: r.status, ms: performance.now() - t0, accepted };
-    } catch {
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      noAnswer.set(why, (noAnswer.get(why) ?? 0) + 1);
       return { status: 0, ms: performance.now() - t0, accepted: 0 };
     }
   }
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
   );
   const s = summarize(sustained, (performance.now() - t0) / 1000);
   const lag = async (): Promise<number> => ((await (await fetch(`${server.url}/health`)).json()) as { indexLag: number }).indexLag;
-  out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
+  out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}${noAnswerText()}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
 
   // Overload: open loop at 3× the sustained rate (at most 2,000 requests in flight on our side).
   const rate = (3 * s.eventsPerSec) / BATCH; // requests/s
@@ -140,7 +146,7 @@ async function main(): Promise<void> {
   await Promise.all(pending);
   clearInterval(sample2);
   const o = summarize(overload, (performance.now() - t0) / 1000);
-  out(`overload (${Math.round(rate * BATCH).toLocaleString()} events/s offered): ${Math.round(o.eventsPerSec).toLocaleString()} events/s acknowledged; ${o.throttled} of ${o.requests} requests throttled (429), ${o.errors} errors; accepted p50 ${o.p50.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms; server RSS peak ${peakDuringOverload.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
+  out(`overload (${Math.round(rate * BATCH).toLocaleString()} events/s offered): ${Math.round(o.eventsPerSec).toLocaleString()} events/s acknowledged; ${o.throttled} of ${o.requests} requests throttled (429), ${o.errors} errors${noAnswerText()}; accepted p50 ${o.p50.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms; server RSS peak ${peakDuringOverload.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
   sender.close();
   const rss = rssMiB(server.pid);
   await server.stop();

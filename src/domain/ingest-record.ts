@@ -74,11 +74,7 @@ function describe(e: ErrorObject): RecordProblem {
  * managementEvent, recipientAccountId (the caller's account), sourceIPAddress, and null
  * requestParameters/responseElements where absent. A record for another account is refused.
  */
-export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = new Date()): { record: CloudTrailRecord } | { problem: RecordProblem } {
-  const size = Buffer.byteLength(JSON.stringify(raw) ?? '');
-  if (size > MAX_RECORD_BYTES) {
-    return { problem: { errorCode: 'RecordTooLarge', errorMessage: `The record is ${size} bytes; the most a record may be is ${MAX_RECORD_BYTES}` } };
-  }
+export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = new Date()): { record: CloudTrailRecord; json: string } | { problem: RecordProblem } {
   const check = validate();
   if (!check(raw)) return { problem: describe(check.errors![0]!) };
   const r = raw as Partial<CloudTrailRecord> & { userIdentity: UserIdentity; eventSource: string; eventName: string };
@@ -122,5 +118,11 @@ export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = 
     ...(r.tlsDetails !== undefined ? { tlsDetails: r.tlsDetails } : {}),
     ...(r.sessionCredentialFromConsole !== undefined ? { sessionCredentialFromConsole: r.sessionCredentialFromConsole } : {}),
   };
-  return { record };
+  // The limit is on the event as it is recorded; its text is what the log stores.
+  const json = JSON.stringify(record);
+  const size = Buffer.byteLength(json);
+  if (size > MAX_RECORD_BYTES) {
+    return { problem: { errorCode: 'RecordTooLarge', errorMessage: `The record is ${size} bytes as recorded; the most a record may be is ${MAX_RECORD_BYTES}` } };
+  }
+  return { record, json };
 }

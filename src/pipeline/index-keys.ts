@@ -2,7 +2,8 @@
 import { lookupUsername, type CloudTrailRecord } from '../domain/record.js';
 import type { IndexedEvent } from '../storage/interfaces.js';
 
-export function indexEvent(record: CloudTrailRecord): IndexedEvent {
+/** `json`: the record's text, when the caller has it already. */
+export function indexEvent(record: CloudTrailRecord, json = JSON.stringify(record)): IndexedEvent {
   // Integration events (ActivityAuditLog) carry their source and name inside eventData.
   const data = (record as { eventData?: { eventSource?: string; eventName?: string } }).eventData;
   const timeMs = Date.parse(record.eventTime);
@@ -22,6 +23,6 @@ export function indexEvent(record: CloudTrailRecord): IndexedEvent {
     readOnly: typeof record.readOnly === 'boolean' ? record.readOnly : null,
     category: (record.eventCategory ?? 'Management').toLowerCase(),
     resources,
-    json: JSON.stringify(record),
+    json,
   };
 }

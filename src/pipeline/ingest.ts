@@ -50,15 +50,17 @@ export class Ingest {
   /**
    * Commit records; resolves with each one's place in the log. `idempotencyIds[i]`, when given,
    * makes record i a no-op if its account recorded an event under that id in the last 24 hours
-   * (the answer then names that event).
+   * (the answer then names that event). `jsons[i]`, when given, is record i's JSON text (the
+   * caller made it already), stored as it is.
    */
-  record(records: CloudTrailRecord[], opts: { idempotencyIds?: (string | undefined)[] } = {}): Promise<Appended[]> {
+  record(records: CloudTrailRecord[], opts: { idempotencyIds?: (string | undefined)[]; jsons?: string[] } = {}): Promise<Appended[]> {
     if (this.closed) return Promise.reject(new Error('ingest is closed'));
     if (records.length === 0) return Promise.resolve([]);
     if (this.queued + records.length > this.maxPending) {
       return Promise.reject(new ThrottlingException('Rate exceeded: the event log is behind; retry with backoff'));
     }
-    const events = records.map(indexEvent);
+    const jsons = opts.jsons;
+    const events = records.map((r, i) => indexEvent(r, jsons?.[i] ?? JSON.stringify(r)));
     const ids = opts.idempotencyIds ?? [];
     for (let i = 0; i < events.length; i++) if (ids[i] !== undefined) events[i]!.idempotencyId = ids[i];
     return new Promise<Appended[]>((resolve, reject) => {

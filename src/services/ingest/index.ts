@@ -60,7 +60,7 @@ export function createIngestService(deps: IngestServiceDeps): Service {
   const putEvents = async (req: IncomingRequest, ctx: RequestContext): Promise<PutEventsResponse> => {
     const sent = parseBatch(req.body);
     const out: PutEventsResponse = { successful: [], failed: [] };
-    const accepted: { index: number; id: string; record: CloudTrailRecord }[] = [];
+    const accepted: { index: number; id: string; record: CloudTrailRecord; json: string }[] = [];
     const caller = { accountId: ctx.accountId, region: ctx.region, sourceIPAddress: ctx.sourceIPAddress, userAgent: ctx.userAgent };
     const now = new Date();
     sent.forEach((s, index) => {
@@ -71,12 +71,12 @@ export function createIngestService(deps: IngestServiceDeps): Service {
       }
       const n = normalizeIngestRecord(s.record, caller, now);
       if ('problem' in n) out.failed.push({ id, index, ...n.problem });
-      else accepted.push({ index, id, record: n.record });
+      else accepted.push({ index, id, record: n.record, json: n.json });
     });
     if (accepted.length > 0) {
       const appended = await deps.ingest.record(
         accepted.map((a) => a.record),
-        { idempotencyIds: accepted.map((a) => a.id) },
+        { idempotencyIds: accepted.map((a) => a.id), jsons: accepted.map((a) => a.json) },
       );
       accepted.forEach((a, i) => {
         const r = appended[i]!;
