@@ -128,7 +128,10 @@ export async function startBenchServer(dataDir: string, args: string[] = []): Pr
   closeSync(fd);
   let url: string | undefined;
   for (let waited = 0; !url; waited += 50) {
-    if (waited > 60_000 || child.exitCode !== null) throw new Error(`server did not start; see ${logFile}`);
+    if (waited > 60_000 || child.exitCode !== null) {
+      child.kill('SIGKILL'); // never leave a server behind to run beside the next benchmark
+      throw new Error(`server did not start; see ${logFile}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
     const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('opentrail listening'));
     if (line) url = (JSON.parse(line) as { url: string }).url;

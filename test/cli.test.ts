@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudTrailClient, DescribeTrailsCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { spawnServer } from './helpers.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
 const cleanEnv = (): NodeJS.ProcessEnv => {
@@ -71,4 +72,32 @@ test('first start generates root credentials, keeps them 0600 and prints how to 
     await new Promise((r) => child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('one server per data folder: a second refuses to start while the first runs, and a killed server\'s lock is taken over', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-cli-'));
+  const first = await spawnServer(dataDir);
+  try {
+    const second = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    second.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(err, new RegExp(`in use by another opentrail server \\(process ${first.child.pid}`));
+    // The first is still the one serving (its lock was not taken from it).
+    assert.equal(JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8')).pid, first.child.pid);
+  } finally {
+    const gone = new Promise((r) => first.child.once('exit', r));
+    first.child.kill('SIGKILL');
+    await gone;
+  }
+  // kill -9 left the lock behind; its process is gone, so the next server takes it over.
+  const third = await spawnServer(dataDir);
+  assert.equal(JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8')).pid, third.child.pid);
+  const stopped = new Promise((r) => third.child.once('exit', r));
+  third.child.kill('SIGTERM');
+  await stopped;
+  // A clean stop releases it.
+  assert.throws(() => statSync(join(dataDir, 'server.lock')), /ENOENT/);
+  rmSync(dataDir, { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@ import { registerAdmin } from './admin.js';
 import { registerValidateLogs } from './validate-logs.js';
 import { registerTrailsTail } from './trails-tail.js';
 import { registerDlq } from './dlq.js';
-import { startServer } from '../server/app.js';
+import { startServer, type App } from '../server/app.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -28,22 +28,33 @@ export async function main(argv: string[]): Promise<void> {
     .option('--key-rotation <days>', 'days a digest signing key signs before the next one (env OPENTRAIL_KEY_ROTATION_DAYS; default 30)')
     .action(async (flags: ConfigFlags) => {
       const config = resolveConfig(flags);
-      const app = await startServer(config);
+      // Listening for signals before the server starts: one that arrives while it starts (or
+      // right after it says it listens) stops it gracefully once it has started, instead of
+      // killing it half-open.
+      let app: App | undefined;
+      let requested: string | undefined;
       let stopping = false;
       const stop = (signal: string): void => {
+        const running = app;
+        if (!running) {
+          requested ??= signal;
+          return;
+        }
         if (stopping) return;
         stopping = true;
-        app.logger.info({ signal }, 'shutting down');
-        app.close().then(
+        running.logger.info({ signal }, 'shutting down');
+        running.close().then(
           () => process.exit(0),
           (err: unknown) => {
-            app.logger.error({ err }, 'shutdown failed');
+            running.logger.error({ err }, 'shutdown failed');
             process.exit(1);
           },
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      app = await startServer(config);
+      if (requested) stop(requested);
     });
 
   registerAdmin(program);

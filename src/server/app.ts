@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { SqliteEventLog } from '../storage/sqlite/event-log.js';
+import { lockDataFolder } from './data-lock.js';
 import { SqliteMetastore } from '../storage/sqlite/metastore.js';
 import type { EventLog, Metastore } from '../storage/interfaces.js';
 import { Ingest } from '../pipeline/ingest.js';
@@ -108,8 +109,16 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   // in the next one, instead of a write(2) per request on the request path.
   const logDestination = opts.logger ? undefined : pino.destination({ dest: 1, sync: false });
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'opentrail' } }, logDestination);
-  const metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
-  const eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'));
+  const unlock = lockDataFolder(config.dataDir);
+  let metastore: SqliteMetastore;
+  let eventLog: SqliteEventLog;
+  try {
+    metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
+    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'));
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const accounts = new Accounts(metastore);
   const credentials = await bootstrapRootCredentials(config, accounts);
 
@@ -371,6 +380,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       await objectStore.close();
       await eventLog.close();
       await metastore.close();
+      unlock();
       logger.info('opentrail stopped');
       logDestination?.flushSync();
     })();

@@ -44,6 +44,9 @@ function assertCurrentSchema(db: Database.Database): void {
   }
 }
 
+/** Unindexed events the log indexes while it opens or closes (more are left to the maintenance thread). */
+const SHORT_BACKLOG = 50_000;
+
 export class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
   private readonly stmt: (sql: string) => Database.Statement;
@@ -65,11 +68,21 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('wal_autocheckpoint = 0');
     this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
     this.history.buildMinutes();
-    this.history.indexAll();
+    this.indexIfShort();
     this.worker = startLogWorker(file, opts.indexIntervalMs);
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
     this.reader = startHistoryReader(file);
+  }
+
+  /**
+   * Index what the log holds beyond the index, here and now, when that is little (the usual
+   * case at open and close). A long backlog — a data folder whose index is being rebuilt, say —
+   * is left to the maintenance thread, so the server starts at once; lookups read the unindexed
+   * part from the log meanwhile, and /health's indexLag shows the progress.
+   */
+  private indexIfShort(): void {
+    if (this.history.pending() <= SHORT_BACKLOG) this.history.indexAll();
   }
 
   /** Committed on the log's worker thread, so the fsync never blocks this one. */
@@ -175,7 +188,7 @@ export class SqliteEventLog implements EventLog {
     if (this.db.open) {
       await this.reader.stop();
       await this.worker.stop();
-      this.history.indexAll();
+      this.indexIfShort();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
