@@ -16,6 +16,9 @@ export interface SignedHttpOptions {
   timeoutMs?: number;
 }
 
+/** How long a kept-alive connection may sit idle before this side closes it. */
+const IDLE_SOCKET_MS = 4000;
+
 export class SignedHttp {
   private readonly base: URL;
   private readonly agent: HttpAgent;
@@ -23,7 +26,10 @@ export class SignedHttp {
 
   constructor(private readonly opts: SignedHttpOptions) {
     this.base = new URL(opts.endpoint);
-    this.agent = this.base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 512 }) : new HttpAgent({ keepAlive: true, maxSockets: 512 });
+    // Idle connections are dropped before the server's keep-alive timeout (5 s, opentrail's and
+    // Node's default) can close them: one reused just as the server closes it ends in a reset.
+    const agentOpts = { keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS };
+    this.agent = this.base.protocol === 'https:' ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
     const creds = opts.credentials;
     this.signer = new SignatureV4({
       credentials: typeof creds === 'function' ? creds : async () => creds,
