@@ -11,3 +11,9 @@ export function failpoint(name: string): void {
   if (armed !== name) return;
   if (--remaining <= 0) process.kill(process.pid, 'SIGKILL');
 }
+
+/** In a worker thread: end that thread (not the process) when it reaches the point, as a crash of the thread would. */
+export function threadFailpoint(name: string): void {
+  if (armed !== name) return;
+  if (--remaining <= 0) process.exit(1);
+}

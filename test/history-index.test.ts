@@ -146,3 +146,34 @@ test('the index lives in its own file; a data folder that kept it in the log\'s 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a maintenance thread that ends is replaced, and the index catches up with the log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
+  const until = async (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > end) assert.fail(`${what} within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    const events = Array.from({ length: 300 }, (_, i) => event(i));
+    // The thread (a copy of this environment) ends after its first index batch.
+    process.env.OPENTRAIL_FAILPOINT = 'maintainer-exit';
+    const log = new SqliteEventLog(join(dir, 'events.db'), { indexIntervalMs: 20 });
+    delete process.env.OPENTRAIL_FAILPOINT;
+    try {
+      await log.append(events.slice(0, 150));
+      await until('the first batch indexed', async () => (await log.indexLag()) === 0, 5000);
+      await new Promise((r) => setTimeout(r, 200)); // the thread has ended by now
+      await log.append(events.slice(150));
+      await until('the events after the thread ended indexed', async () => (await log.indexLag()) === 0, 10_000);
+      const hit = await log.lookup({ accountId: ACCOUNT, region: 'us-east-1', category: 'management', attribute: { key: 'EventId', value: events[299]!.eventId }, startMs: 0, endMs: Date.now(), limit: 50 });
+      assert.equal(hit.length, events[299]!.accountId === ACCOUNT && events[299]!.region === 'us-east-1' ? 1 : 0);
+    } finally {
+      await log.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
+import { threadFailpoint } from '../../failpoints.js';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../interfaces.js';
 
 export interface LogWorkerHandle {
@@ -35,6 +36,8 @@ type Request =
 
 /** Largest the WAL may grow before the writer truncates it (bytes). */
 const WAL_LIMIT = 512 * 2 ** 20;
+/** How long after an unexpected end of the maintenance thread a new one starts. */
+const MAINTAINER_RESTART_MS = 1000;
 /** How often the maintenance thread copies the WALs into their databases. */
 const CHECKPOINT_INTERVAL_MS = 500;
 /**
@@ -113,15 +116,25 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
   // WAL checkpoints copy pages and sync the database file (tens of ms on a large log) and index
   // batches take tens of ms under heavy ingest; on their own thread neither holds up a commit (a
   // PASSIVE checkpoint does not block SQLite's writer, and the index has a file of its own).
-  const checkpointer = new Worker(new URL(import.meta.url), { workerData: { maintainFile: file, intervalMs } });
-  checkpointer.unref();
-  checkpointer.on('error', () => undefined);
-  const checkpointerExited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
+  // If it ends unexpectedly, a new one takes over after a moment: without it, the index would
+  // fall ever further behind the log and every lookup would scan more of the log's tail.
+  let maintainer: { worker: Worker; exited: Promise<void> } | undefined;
+  const maintain = (attempt: number): void => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { maintainFile: file, intervalMs, attempt } });
+    w.unref();
+    w.on('error', () => undefined);
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    maintainer = { worker: w, exited };
+    void exited.then(() => {
+      if (!stopping) setTimeout(() => !stopping && maintain(attempt + 1), MAINTAINER_RESTART_MS).unref();
+    });
+  };
+  let stopping = false;
+  maintain(0);
   // If the worker dies, commits fail (calls then fail closed with InternalFailure) and the main
   // connection indexes what is left when it closes.
   worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  let stopping = false;
   let nextId = 0;
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   worker.on('message', (m: Reply) => {
@@ -165,10 +178,10 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
         stopping = true;
         worker.ref(); // keep the process alive until the worker has closed its connection
         worker.postMessage('stop');
-        checkpointer.ref();
-        checkpointer.postMessage('stop');
+        maintainer!.worker.ref();
+        maintainer!.worker.postMessage('stop');
       }
-      await Promise.all([exited, checkpointerExited]);
+      await Promise.all([exited, maintainer!.exited]);
     },
   };
 }
@@ -227,7 +240,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
 }
 
 if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | null)?.maintainFile) {
-  const { maintainFile: file, intervalMs } = workerData as { maintainFile: string; intervalMs: number };
+  const { maintainFile: file, intervalMs, attempt } = workerData as { maintainFile: string; intervalMs: number; attempt: number };
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   attachHistory(db, file, { durable: false });
@@ -248,6 +261,7 @@ if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | nu
     } catch {
       // busy (a purge on the main thread): next round
     }
+    if (n > 0 && attempt === 0) threadFailpoint('maintainer-exit'); // test: the thread ends after a batch
     if (n === CHUNK) setImmediate(catchUp);
     else catchingUp = false;
   };
