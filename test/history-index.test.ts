@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
-import { historyFile } from '../src/storage/sqlite/history-index.js';
+import { HistoryIndex, attachHistory, historyFile } from '../src/storage/sqlite/history-index.js';
+import { statementCache } from '../src/storage/sqlite/open.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { HistoryQuery, LookupKey } from '../src/storage/interfaces.js';
@@ -121,7 +122,7 @@ test('the index lives in its own file; a data folder that kept it in the log\'s 
         db.close();
       }
     };
-    assert.deepEqual(tables(historyFile(file)), ['hist', 'hist_minutes', 'log_meta', 'scopes']);
+    assert.deepEqual(tables(historyFile(file)), ['hist', 'hist_minutes', 'log_meta', 'purge_pending', 'scopes']);
     assert.ok(!tables(file).includes('hist'));
     log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
     const before = await answers(log);
@@ -173,6 +174,34 @@ test('a maintenance thread that ends is replaced, and the index catches up with 
     } finally {
       await log.close();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a purge cut short between its two files is finished by the next one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
+  const file = join(dir, 'events.db');
+  const cutoff = T0 + 60_000;
+  try {
+    let log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    await log.append(Array.from({ length: 300 }, (_, i) => event(i)));
+    await log.close();
+    // The first half of a purge slice, as a crash right after it leaves things: the index's
+    // entries gone and the seqs noted, the log's rows still there.
+    const db = new Database(file);
+    attachHistory(db, file);
+    const taken = db.transaction(() => new HistoryIndex(db, statementCache(db)).takeExpired(cutoff, 5000))();
+    db.close();
+    assert.equal(taken.length, 180);
+    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    assert.equal(await log.count(), 300);
+    assert.equal(await log.purge(cutoff), 180);
+    assert.equal(await log.count(), 120);
+    for (const q of queries) {
+      for (const r of await log.lookup({ ...q, startMs: 0 })) assert.ok(r.timeMs >= cutoff);
+    }
+    await log.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

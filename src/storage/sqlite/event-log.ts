@@ -160,20 +160,28 @@ export class SqliteEventLog implements EventLog {
   async purge(beforeMs: number): Promise<number> {
     // Idempotency ids are remembered for a day, whatever the history's retention.
     this.stmt('DELETE FROM ingest_ids WHERE at_ms < ?').run(Date.now() - IDEMPOTENCY_WINDOW_MS);
-    this.history.indexAll();
-    let total = 0;
-    // Delete in slices so a large purge never blocks ingest for long. A slice changes both files
-    // (the index's entries, then the log's rows); it takes both write locks up front, waiting its
-    // turn, where a deferred transaction would fail when a commit came between its read and write.
-    const slice = this.db.transaction((): number => {
-      const seqs = this.history.takeExpired(beforeMs, 5000);
-      if (seqs.length === 0) return -1;
-      return this.stmt(`DELETE FROM events WHERE seq IN (${seqs.map(() => '?').join(',')})`).run(...seqs).changes;
-    });
+    // Expired events are found through the index; any still behind it are purged next time.
+    this.indexIfShort();
+    // In slices, so a large purge never blocks ingest for long. Each slice is two transactions,
+    // one per file: the index's entries go, and the events' seqs are noted as to be deleted (in
+    // the index's file, with them); then the log's rows go, and the note with them. A crash
+    // between the two leaves the note, and the next purge finishes it first. Both take the write
+    // locks up front, waiting their turn: a deferred transaction would fail when a commit came
+    // between its read and its write.
+    const take = this.db.transaction((): number => this.history.takeExpired(beforeMs, 5000).length);
+    const finish = (): number => {
+      const seqs = this.history.toDelete();
+      if (seqs.length === 0) return 0;
+      const n = this.db
+        .transaction(() => this.stmt(`DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))`).run(JSON.stringify(seqs)).changes)
+        .immediate();
+      this.history.deleted();
+      return n;
+    };
+    let total = finish();
     for (;;) {
-      const n = slice.immediate();
-      if (n < 0) break;
-      total += n;
+      if (take.immediate() === 0) break;
+      total += finish();
       await new Promise((r) => setImmediate(r));
       if (!this.db.open) return total;
     }

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS hx.hist (
   PRIMARY KEY (scope, kind, value, time_ms, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hx.log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hx.purge_pending (seq INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS hx.hist_minutes (
   scope INTEGER NOT NULL,
   kind INTEGER NOT NULL,
@@ -319,10 +320,21 @@ export class HistoryIndex {
     return [...counts].sort((a, b) => a[0] - b[0]).map(([b, count]) => ({ startMs: q.startMs + b * q.bucketMs, count }));
   }
 
+  /** Events whose index entries are gone and whose rows are still to be deleted (see takeExpired). */
+  toDelete(): number[] {
+    return (this.stmt('SELECT seq FROM purge_pending ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+  }
+
+  /** The events toDelete() named are deleted. */
+  deleted(): void {
+    this.stmt('DELETE FROM purge_pending').run();
+  }
+
   /**
    * The seqs of up to `limit` events older than `beforeMs`, oldest first, with all their index
-   * entries removed, so the caller deletes those events in the same transaction. Each entry is
-   * removed by its key, so a purge costs what it removes, not the size of the index.
+   * entries removed and their seqs noted for toDelete(): the caller deletes those events next
+   * (they live in the other file). Each entry is removed by its key, so a purge costs what it
+   * removes, not the size of the index.
    */
   takeExpired(beforeMs: number, limit: number): number[] {
     const seqs: number[] = [];
@@ -340,6 +352,7 @@ export class HistoryIndex {
       ).run(list, list);
       this.stmt('DELETE FROM hist_minutes WHERE n <= 0').run();
       this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(list);
+      this.stmt('INSERT OR IGNORE INTO purge_pending (seq) SELECT value FROM json_each(?)').run(list);
     }
     return seqs;
   }
