@@ -361,6 +361,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const lakeExpiry = setInterval(() => void lakeQueries.expire().catch((err: unknown) => logger.error({ err }, 'lake: query expiry failed')), 3600_000);
   lakeExpiry.unref();
   logger.info({ url, console: `${url}/console/`, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
+  const indexLag = await eventLog.indexLag();
+  if (indexLag > 0) {
+    // Only a long backlog is left at open (a data folder whose index is being rebuilt, say).
+    logger.info({ indexLag }, 'the LookupEvents index is behind the log and is being built in the background; lookups read the rest from the log meanwhile (GET /health shows indexLag)');
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
