@@ -99,6 +99,7 @@ test('GET /metrics exposes requests, events recorded and latency', async () => {
   const text = await r.text();
   assert.match(text, /opentrail_requests_total\{service="cloudtrail",operation="LookupEvents",status="200"\} \d+/);
   assert.match(text, /opentrail_events_recorded_total \d+/);
+  assert.match(text, /opentrail_history_index_lag \d+/);
   assert.match(text, /opentrail_request_duration_seconds_bucket\{le="0.005",service="cloudtrail",operation="LookupEvents"\}/);
 });
 

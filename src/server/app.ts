@@ -209,6 +209,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
       metrics.ingestBacklog.set(ingest.backlog);
+      metrics.historyIndexLag.set(await eventLog.indexLag());
       const body = await metrics.registry.metrics();
       send(res, { statusCode: 200, headers: { 'content-type': metrics.registry.contentType, 'x-amzn-requestid': requestId }, body });
       return;

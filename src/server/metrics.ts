@@ -26,6 +26,11 @@ export class Metrics {
     help: 'Events waiting to be committed',
     registers: [this.registry],
   });
+  readonly historyIndexLag = new Gauge({
+    name: 'opentrail_history_index_lag',
+    help: 'Committed events the LookupEvents history index has not reached yet',
+    registers: [this.registry],
+  });
 
   /** Per-rule counters (EventBridge's rule metrics), labelled by rule ARN. */
   readonly ruleMatched = this.ruleCounter('opentrail_rule_matched_events_total', 'Events a rule matched');
