@@ -63,23 +63,49 @@ async function answers(log: SqliteEventLog): Promise<string[]> {
   return out;
 }
 
-test('lookups agree whether events are indexed, in the tail, or split between them', async () => {
+const EVENTS = Array.from({ length: 300 }, (_, i) => event(i));
+/** Opened with an indexer that never runs while the log is open (only open and close index). */
+const NO_INDEXER = { indexIntervalMs: 3_600_000 };
+
+/** Run `body` with the path of an event log in a fresh folder, removed after. */
+async function withLogFile(body: (file: string, dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
-  const file = join(dir, 'events.db');
   try {
-    const events = Array.from({ length: 300 }, (_, i) => event(i));
+    await body(join(dir, 'events.db'), dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A closed log at `file` holding EVENTS, all indexed. */
+async function closedLogOfEvents(file: string): Promise<void> {
+  const log = new SqliteEventLog(file, NO_INDEXER);
+  await log.append(EVENTS);
+  await log.close();
+}
+
+/** No lookup finds an event older than `cutoff`. */
+async function assertNothingBefore(log: SqliteEventLog, cutoff: number): Promise<void> {
+  for (const q of queries) {
+    for (const r of await log.lookup({ ...q, startMs: 0 })) assert.ok(r.timeMs >= cutoff);
+  }
+}
+
+test('lookups agree whether events are indexed, in the tail, or split between them', () =>
+  withLogFile(async (file, dir) => {
+    const events = EVENTS;
     // All in the tail: the indexer never runs while this log is open.
-    let log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    let log = new SqliteEventLog(file, NO_INDEXER);
     await log.append(events);
     const tail = await answers(log);
     await log.close(); // closing indexes what is pending
-    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    log = new SqliteEventLog(file, NO_INDEXER);
     const indexed = await answers(log);
     // Split: the first half indexed, the second half in the tail.
-    let other = new SqliteEventLog(join(dir, 'split.db'), { indexIntervalMs: 3_600_000 });
+    let other = new SqliteEventLog(join(dir, 'split.db'), NO_INDEXER);
     await other.append(events.slice(0, 150));
     await other.close();
-    other = new SqliteEventLog(join(dir, 'split.db'), { indexIntervalMs: 3_600_000 });
+    other = new SqliteEventLog(join(dir, 'split.db'), NO_INDEXER);
     await other.append(events.slice(150));
     const split = await answers(other);
     await other.close();
@@ -96,23 +122,13 @@ test('lookups agree whether events are indexed, in the tail, or split between th
     const purged = await log.purge(cutoff);
     assert.equal(purged, 180);
     assert.equal(await log.count(), 120);
-    for (const q of queries) {
-      for (const r of await log.lookup({ ...q, startMs: 0 })) assert.ok(r.timeMs >= cutoff);
-    }
+    await assertNothingBefore(log, cutoff);
     await log.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('the index lives in its own file; a data folder that kept it in the log\'s file has it rebuilt there', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
-  const file = join(dir, 'events.db');
-  try {
-    const events = Array.from({ length: 300 }, (_, i) => event(i));
-    let log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
-    await log.append(events);
-    await log.close();
+test('the index lives in its own file; a data folder that kept it in the log\'s file has it rebuilt there', () =>
+  withLogFile(async (file) => {
+    await closedLogOfEvents(file);
     assert.ok(existsSync(historyFile(file)));
     const tables = (f: string): string[] => {
       const db = new Database(f, { readonly: true });
@@ -124,7 +140,7 @@ test('the index lives in its own file; a data folder that kept it in the log\'s 
     };
     assert.deepEqual(tables(historyFile(file)), ['hist', 'hist_minutes', 'log_meta', 'purge_pending', 'scopes']);
     assert.ok(!tables(file).includes('hist'));
-    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    let log = new SqliteEventLog(file, NO_INDEXER);
     const before = await answers(log);
     await log.close();
     // The old layout: the index's tables in the log's file (with stale content), no index file.
@@ -138,30 +154,26 @@ test('the index lives in its own file; a data folder that kept it in the log\'s 
       CREATE TABLE hist_minutes (scope INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (scope, kind, value, minute)) WITHOUT ROWID;
       INSERT INTO log_meta VALUES ('indexed_seq', 300), ('minutes_built', 1);`);
     db.close();
-    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    log = new SqliteEventLog(file, NO_INDEXER);
     assert.equal(await log.indexLag(), 0);
     assert.deepEqual(await answers(log), before);
     await log.close();
     assert.deepEqual(tables(file), ['checkpoints', 'events', 'ingest_ids', 'reader_jobs']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a maintenance thread that ends is replaced, and the index catches up with the log', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
-  const until = async (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > end) assert.fail(`${what} within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  try {
-    const events = Array.from({ length: 300 }, (_, i) => event(i));
+test('a maintenance thread that ends is replaced, and the index catches up with the log', () =>
+  withLogFile(async (file) => {
+    const until = async (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> => {
+      const end = Date.now() + ms;
+      while (!(await ok())) {
+        if (Date.now() > end) assert.fail(`${what} within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const events = EVENTS;
     // The thread (a copy of this environment) ends after its first index batch.
     process.env.OPENTRAIL_FAILPOINT = 'maintainer-exit';
-    const log = new SqliteEventLog(join(dir, 'events.db'), { indexIntervalMs: 20 });
+    const log = new SqliteEventLog(file, { indexIntervalMs: 20 });
     delete process.env.OPENTRAIL_FAILPOINT;
     try {
       await log.append(events.slice(0, 150));
@@ -174,19 +186,12 @@ test('a maintenance thread that ends is replaced, and the index catches up with 
     } finally {
       await log.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a purge cut short between its two files is finished by the next one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
-  const file = join(dir, 'events.db');
-  const cutoff = T0 + 60_000;
-  try {
-    let log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
-    await log.append(Array.from({ length: 300 }, (_, i) => event(i)));
-    await log.close();
+test('a purge cut short between its two files is finished by the next one', () =>
+  withLogFile(async (file) => {
+    const cutoff = T0 + 60_000;
+    await closedLogOfEvents(file);
     // The first half of a purge slice, as a crash right after it leaves things: the index's
     // entries gone and the seqs noted, the log's rows still there.
     const db = new Database(file);
@@ -194,15 +199,10 @@ test('a purge cut short between its two files is finished by the next one', asyn
     const taken = db.transaction(() => new HistoryIndex(db, statementCache(db)).takeExpired(cutoff, 5000))();
     db.close();
     assert.equal(taken.length, 180);
-    log = new SqliteEventLog(file, { indexIntervalMs: 3_600_000 });
+    const log = new SqliteEventLog(file, NO_INDEXER);
     assert.equal(await log.count(), 300);
     assert.equal(await log.purge(cutoff), 180);
     assert.equal(await log.count(), 120);
-    for (const q of queries) {
-      for (const r of await log.lookup({ ...q, startMs: 0 })) assert.ok(r.timeMs >= cutoff);
-    }
+    await assertNothingBefore(log, cutoff);
     await log.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));

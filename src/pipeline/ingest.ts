@@ -59,8 +59,7 @@ export class Ingest {
     if (this.queued + records.length > this.maxPending) {
       return Promise.reject(new ThrottlingException('Rate exceeded: the event log is behind; retry with backoff'));
     }
-    const jsons = opts.jsons;
-    const events = records.map((r, i) => indexEvent(r, jsons?.[i] ?? JSON.stringify(r)));
+    const events = records.map((r, i) => indexEvent(r, opts.jsons?.[i]));
     const ids = opts.idempotencyIds ?? [];
     for (let i = 0; i < events.length; i++) if (ids[i] !== undefined) events[i]!.idempotencyId = ids[i];
     return new Promise<Appended[]>((resolve, reject) => {

@@ -169,12 +169,11 @@ export class SqliteEventLog implements EventLog {
     // locks up front, waiting their turn: a deferred transaction would fail when a commit came
     // between its read and its write.
     const take = this.db.transaction((): number => this.history.takeExpired(beforeMs, 5000).length);
+    const remove = this.db.transaction((seqs: number[]) => this.stmt('DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))').run(JSON.stringify(seqs)).changes);
     const finish = (): number => {
       const seqs = this.history.toDelete();
       if (seqs.length === 0) return 0;
-      const n = this.db
-        .transaction(() => this.stmt(`DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))`).run(JSON.stringify(seqs)).changes)
-        .immediate();
+      const n = remove.immediate(seqs);
       this.history.deleted();
       return n;
     };

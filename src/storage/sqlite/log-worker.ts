@@ -118,6 +118,7 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
   // PASSIVE checkpoint does not block SQLite's writer, and the index has a file of its own).
   // If it ends unexpectedly, a new one takes over after a moment: without it, the index would
   // fall ever further behind the log and every lookup would scan more of the log's tail.
+  let stopping = false;
   let maintainer: { worker: Worker; exited: Promise<void> } | undefined;
   const maintain = (attempt: number): void => {
     const w = new Worker(new URL(import.meta.url), { workerData: { maintainFile: file, intervalMs, attempt } });
@@ -129,7 +130,6 @@ export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
       if (!stopping) setTimeout(() => !stopping && maintain(attempt + 1), MAINTAINER_RESTART_MS).unref();
     });
   };
-  let stopping = false;
   maintain(0);
   // If the worker dies, commits fail (calls then fail closed with InternalFailure) and the main
   // connection indexes what is left when it closes.
