@@ -30,19 +30,42 @@ export function storeDir(root: string, accountId: string, storeId: string): stri
 
 /** Every file of a store (or of one of its days), in partition and position order. */
 export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
-  const out: LakeFile[] = [];
+  return partitions(dir, onlyDate).flat();
+}
+
+/** Each partition's files (as partitionFiles lists them), in date order. */
+function partitions(dir: string, onlyDate?: string): LakeFile[][] {
   let dates: string[];
   try {
     dates = readdirSync(dir);
   } catch {
-    return out;
+    return [];
   }
+  const out: LakeFile[][] = [];
   for (const d of dates.sort()) {
     const m = DATE_RE.exec(d);
     if (!m || (onlyDate !== undefined && m[1] !== onlyDate)) continue;
-    out.push(...partitionFiles(join(dir, d), m[1]!));
+    out.push(partitionFiles(join(dir, d), m[1]!));
   }
   return out;
+}
+
+/** The last answer of readableFiles per store: the partition listings it came from, and the files. */
+const readable = new Map<string, { parts: LakeFile[][]; live: LakeFile[] }>();
+
+/**
+ * The files a query of a whole store reads (`liveFiles(listFiles(dir))`), worked out again only
+ * when one of its partitions' listings has changed: a store keeps its replaced files for hours,
+ * hundreds of them, and a query should not sort them all to find the few dozen it reads.
+ */
+export function readableFiles(dir: string): LakeFile[] {
+  const parts = partitions(dir);
+  const seen = readable.get(dir);
+  if (seen && seen.parts.length === parts.length && seen.parts.every((p, i) => p === parts[i])) return seen.live;
+  const live = liveFiles(parts.flat());
+  if (readable.size > 10_000) readable.clear();
+  readable.set(dir, { parts, live });
+  return live;
 }
 
 /**

@@ -8,7 +8,8 @@
  * order) are kept for 7 days, in memory and in the data folder.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -21,7 +22,7 @@ import { prepareQuery, TRINO_SETUP, type PreparedQuery } from './sql.js';
 import { queryResultValue } from './result-values.js';
 import { TABLES, type StoreKind } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
-import { knownRows, listFiles, liveFiles, rememberRows, storeDir } from './lake-files.js';
+import { knownRows, readableFiles, rememberRows, storeDir } from './lake-files.js';
 import { resultFolder, resultSign } from './result-files.js';
 import type { SigningKeys } from '../integrity/signing-keys.js';
 
@@ -290,7 +291,7 @@ export class LakeQueries {
       let bytes = 0;
       const sources = new Map<string, string>();
       for (const id of doc.stores) {
-        const files = liveFiles(listFiles(storeDir(this.lakeRoot, doc.accountId, id)));
+        const files = readableFiles(storeDir(this.lakeRoot, doc.accountId, id));
         bytes += files.reduce((n, f) => n + f.bytes, 0);
         events += await this.rowsIn(conn, files);
         sources.set(id, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[plan.kinds.get(id) ?? 'cloudtrail'].empty})`);
@@ -310,13 +311,15 @@ export class LakeQueries {
       const finished: QueryDoc = { ...doc, status: 'FINISHED', endedAt: Date.now(), eventsScanned: events, bytesScanned: bytes, resultsCount: rows.length, executionMs: Date.now() - t0 };
       if (doc.deliveryS3Uri) finished.deliveryStatus = await this.deliver(doc, names, rows);
       // Callers waiting for the query hear it finished first (answered from memory, as RUNNING
-      // is); the results file and the stored state are written while their answers go out.
+      // is). The results file is written off this thread after their answers have gone out, and
+      // the stored state (a commit, with its fsync, on this thread) follows it: nothing holds
+      // the answers up, nor this server's other requests while a file is written.
       if (!(await launch.stored)) return;
       state.doc = finished;
       this.wake(doc.id);
       await new Promise<void>((r) => setImmediate(r));
-      mkdirSync(this.resultsDir, { recursive: true });
-      writeFileSync(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
+      await mkdir(this.resultsDir, { recursive: true });
+      await writeFile(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
       await this.save(finished);
       const idle = this.idle.get(doc.accountId) ?? [];
       if (idle.length < IDLE_KEPT && !this.closed) {
