@@ -50,22 +50,22 @@ function partitions(dir: string, onlyDate?: string): LakeFile[][] {
   return out;
 }
 
-/** The last answer of readableFiles per store: the partition listings it came from, and the files. */
-const readable = new Map<string, { parts: LakeFile[][]; live: LakeFile[] }>();
+/** Each partition listing's live files (a listing is replaced, never changed, when its folder changes). */
+const liveOf = new WeakMap<LakeFile[], LakeFile[]>();
 
 /**
  * The files a query of a whole store reads (`liveFiles(listFiles(dir))`), worked out again only
- * when one of its partitions' listings has changed: a store keeps its replaced files for hours,
- * hundreds of them, and a query should not sort them all to find the few dozen it reads.
+ * for a partition whose listing changed: a store keeps its replaced files for hours, hundreds of
+ * them, and a query should not sort them all to find the few dozen it reads.
  */
 export function readableFiles(dir: string): LakeFile[] {
-  const parts = partitions(dir);
-  const seen = readable.get(dir);
-  if (seen && seen.parts.length === parts.length && seen.parts.every((p, i) => p === parts[i])) return seen.live;
-  const live = liveFiles(parts.flat());
-  if (readable.size > 10_000) readable.clear();
-  readable.set(dir, { parts, live });
-  return live;
+  const out: LakeFile[] = [];
+  for (const files of partitions(dir)) {
+    let live = liveOf.get(files);
+    if (!live) liveOf.set(files, (live = liveFiles(files)));
+    for (const f of live) out.push(f);
+  }
+  return out;
 }
 
 /**
