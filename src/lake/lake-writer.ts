@@ -81,7 +81,7 @@ export class LakeWriter {
 
   private async db(): Promise<DuckDBConnection> {
     if (!this.conn) {
-      this.instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+      this.instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       this.conn = await this.instance.connect();
     }
     return this.conn;
