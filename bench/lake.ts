@@ -17,7 +17,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { SignedHttp } from '../src/client/signed-http.js';
-import { listFiles, liveFiles, storeDir } from '../src/lake/lake-files.js';
+import { readableFiles, storeDir } from '../src/lake/lake-files.js';
 import { prepareQuery, TRINO_SETUP } from '../src/lake/sql.js';
 import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, loadEvents, machine, percentile, rng, startBenchServer, syntheticRecord } from './common.js';
 
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
   const idAll = String(all.EventDataStoreArn).split('/').pop()!;
   const idWrites = String(writes.EventDataStoreArn).split('/').pop()!;
   const lakeRoot = join(dataDir, 'lake');
-  const filesAll = liveFiles(listFiles(storeDir(lakeRoot, ACCOUNT, idAll)));
-  const filesWrites = liveFiles(listFiles(storeDir(lakeRoot, ACCOUNT, idWrites)));
+  const filesAll = readableFiles(storeDir(lakeRoot, ACCOUNT, idAll));
+  const filesWrites = readableFiles(storeDir(lakeRoot, ACCOUNT, idWrites));
   const bytes = [...filesAll, ...filesWrites].reduce((n, f) => n + f.bytes, 0);
   out(`into Lake (both stores, from the log): ${ingestSecs.toFixed(0)} s (${fmt(EVENTS / ingestSecs)} events/s), then ${compactSecs.toFixed(0)} s compacting the closed days; ${fmt(filesAll.length + filesWrites.length)} Parquet files, ${(bytes / 2 ** 20).toFixed(0)} MiB`);
 
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   for (const m of TRINO_SETUP) await dc.run(m);
   await dc.run('SET enable_object_cache = true');
   const source = (id: string): string =>
-    `read_parquet([${liveFiles(listFiles(storeDir(lakeRoot, ACCOUNT, id))).map((f) => `'${f.path}'`).join(', ')}], hive_partitioning = false)`;
+    `read_parquet([${readableFiles(storeDir(lakeRoot, ACCOUNT, id)).map((f) => `'${f.path}'`).join(', ')}], hive_partitioning = false)`;
 
   out('');
   out('| query | opentrail p50 | DuckDB alone p50 | ratio | with DescribeQuery p50 | rows |');

@@ -54,13 +54,13 @@ function partitions(dir: string, onlyDate?: string): LakeFile[][] {
 const liveOf = new WeakMap<LakeFile[], LakeFile[]>();
 
 /**
- * The files a query of a whole store reads (`liveFiles(listFiles(dir))`), worked out again only
- * for a partition whose listing changed: a store keeps its replaced files for hours, hundreds of
- * them, and a query should not sort them all to find the few dozen it reads.
+ * The files a reader of a store (or of one of its days) reads — `liveFiles(listFiles(dir))` —
+ * worked out again only for a partition whose listing changed: a store keeps its replaced files
+ * for hours, hundreds of them, and a query should not sort them all to find the few dozen it reads.
  */
-export function readableFiles(dir: string): LakeFile[] {
+export function readableFiles(dir: string, onlyDate?: string): LakeFile[] {
   const out: LakeFile[] = [];
-  for (const files of partitions(dir)) {
+  for (const files of partitions(dir, onlyDate)) {
     let live = liveOf.get(files);
     if (!live) liveOf.set(files, (live = liveFiles(files)));
     for (const f of live) out.push(f);

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
-import { listFiles, liveFiles, storeDir } from './lake-files.js';
+import { readableFiles, storeDir } from './lake-files.js';
 
 export const LAKE_PREFIX = 'lake';
 
@@ -61,7 +61,7 @@ export class LakeMirror {
   async sync(accountId: string, storeId: string): Promise<{ uploaded: number; deleted: number }> {
     const prefix = mirrorPrefix(accountId, storeId);
     const want = new Map<string, { path: string; bytes: number }>();
-    for (const f of liveFiles(listFiles(storeDir(this.root, accountId, storeId)))) {
+    for (const f of readableFiles(storeDir(this.root, accountId, storeId))) {
       want.set(`${prefix}eventdate=${f.date}/${basename(f.path)}`, { path: f.path, bytes: f.bytes });
     }
     const have = new Map((await listAllObjects(this.store, this.bucket, { prefix })).objects.map((o) => [o.key, o.size]));

@@ -15,7 +15,7 @@ import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
-import { fileWritten, forgetFile, knownRows, listFiles, liveFiles, storeDir, type LakeFile } from './lake-files.js';
+import { fileWritten, forgetFile, knownRows, listFiles, liveFiles, readableFiles, storeDir, type LakeFile } from './lake-files.js';
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
@@ -49,7 +49,7 @@ export function newestRun(live: LakeFile[]): LakeFile[] {
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 /** A partition's files a merge may take: the live ones the writer wrote (imported files stay as they are). */
-const mergeable = (dir: string, date: string): LakeFile[] => liveFiles(listFiles(dir, date)).filter((f) => !f.imported);
+const mergeable = (dir: string, date: string): LakeFile[] => readableFiles(dir, date).filter((f) => !f.imported);
 
 export class LakeWriter {
   private conn: DuckDBConnection | undefined;
@@ -238,7 +238,7 @@ export class LakeWriter {
     for (const s of stores) {
       const dir = storeDir(this.root, s.accountId, s.id);
       const days = new Map<string, number>();
-      for (const f of liveFiles(listFiles(dir))) if (!f.imported && f.date < today) days.set(f.date, (days.get(f.date) ?? 0) + 1);
+      for (const f of readableFiles(dir)) if (!f.imported && f.date < today) days.set(f.date, (days.get(f.date) ?? 0) + 1);
       for (const [date, n] of days) if (n > 1) out.push({ dir, date });
     }
     return out;

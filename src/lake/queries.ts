@@ -106,6 +106,8 @@ export class LakeQueries {
   private readonly waiting: (() => void)[] = [];
   private readonly maxRunning: number;
   private readonly resultsDir: string;
+  /** The results folder, made by the first query that finishes (not again by every one). */
+  private resultsDirMade: Promise<unknown> | undefined;
 
   constructor(
     private readonly meta: Metastore,
@@ -318,7 +320,10 @@ export class LakeQueries {
       state.doc = finished;
       this.wake(doc.id);
       await new Promise<void>((r) => setImmediate(r));
-      await mkdir(this.resultsDir, { recursive: true });
+      await (this.resultsDirMade ??= mkdir(this.resultsDir, { recursive: true }).catch((e: unknown) => {
+        this.resultsDirMade = undefined; // tried again by the next query
+        throw e;
+      }));
       await writeFile(join(this.resultsDir, `${doc.id}.json`), JSON.stringify(rows));
       await this.save(finished);
       const idle = this.idle.get(doc.accountId) ?? [];
