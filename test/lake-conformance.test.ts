@@ -211,7 +211,7 @@ async function runQuery(sql: string): Promise<{ status: string; error?: string; 
 /** The reference result: the same statement (translated the same way) over the reference table. */
 async function reference(sql: string): Promise<string[]> {
   const prepared = await prepareQuery(ref, sql, (n) => (n.toLowerCase() === storeId ? storeId : undefined));
-  const reader = await ref.runAndReadAll(prepared.from((id) => `"${id}"`));
+  const reader = await ref.runAndReadAll(prepared.from((r) => `"${r.storeId}"`));
   const names = reader.columnNames();
   const types = reader.columnTypes();
   return reader.getRowsJson().map((r) =>

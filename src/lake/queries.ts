@@ -18,11 +18,12 @@ import type { Metastore } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { EventDataStores } from '../domain/event-data-stores.js';
 import { InactiveQueryException, InvalidParameterException, MaxConcurrentQueriesException, QueryIdNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
-import { prepareQuery, TRINO_SETUP, type PreparedQuery } from './sql.js';
+import { prepareQuery, TRINO_SETUP, type PreparedQuery, type StoreRead } from './sql.js';
+import { inRange } from './time-range.js';
 import { queryResultValue } from './result-values.js';
 import { TABLES, type StoreKind } from './schema.js';
 import { storeKind } from '../domain/event-data-stores.js';
-import { knownRows, readableFiles, rememberRows, storeDir } from './lake-files.js';
+import { knownRows, readableFiles, rememberRows, storeDir, type LakeFile } from './lake-files.js';
 import { resultFolder, resultSign } from './result-files.js';
 import type { SigningKeys } from '../integrity/signing-keys.js';
 
@@ -289,16 +290,19 @@ export class LakeQueries {
       state.conn = conn;
       this.running.set(doc.id, state);
       this.wake(doc.id);
-      let events = 0;
-      let bytes = 0;
-      const sources = new Map<string, string>();
-      for (const id of doc.stores) {
-        const files = readableFiles(storeDir(this.lakeRoot, doc.accountId, id));
-        bytes += files.reduce((n, f) => n + f.bytes, 0);
-        events += await this.rowsIn(conn, files);
-        sources.set(id, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[plan.kinds.get(id) ?? 'cloudtrail'].empty})`);
+      // Each read of a store takes the store's files of the days it can need (time-range.ts);
+      // EventsScanned and BytesScanned count each file read once.
+      const live = new Map(doc.stores.map((id) => [id, readableFiles(storeDir(this.lakeRoot, doc.accountId, id))]));
+      const scanned = new Set<LakeFile>();
+      const sources = new Map<StoreRead, string>();
+      for (const read of plan.prepared.reads) {
+        const files = live.get(read.storeId)!.filter((f) => inRange(f.date, read.range));
+        for (const f of files) scanned.add(f);
+        sources.set(read, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[plan.kinds.get(read.storeId) ?? 'cloudtrail'].empty})`);
       }
-      const sql = plan.prepared.from((id) => sources.get(id)!);
+      const bytes = [...scanned].reduce((n, f) => n + f.bytes, 0);
+      const events = await this.rowsIn(conn, [...scanned]);
+      const sql = plan.prepared.from((read) => sources.get(read)!);
       timer = setTimeout(() => {
         state.timedOut = true;
         conn?.interrupt();

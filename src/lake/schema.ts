@@ -189,6 +189,9 @@ export const INTEGRATION_COLUMNS: [string, string][] = [
 
 export type StoreKind = 'cloudtrail' | 'integration';
 
+/** Every store table's column names (lower case). */
+export const LAKE_COLUMN_NAMES: ReadonlySet<string> = new Set([...LAKE_COLUMNS, ...INTEGRATION_COLUMNS].map(([c]) => c));
+
 const emptyOf = (cols: [string, string][]): string => `SELECT * FROM (SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${t}) AS ${c}`).join(', ')}) WHERE false`;
 const readColumnsOf = (cols: [string, string][]): string => `{${cols.map(([c, t]) => `'${c}': '${t.replace(/\s+/g, ' ')}'`).join(', ')}}`;
 

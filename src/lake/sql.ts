@@ -10,6 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EventDataStoreNotFoundException, InvalidQueryStatementException } from '../protocols/errors.js';
+import { LAKE_COLUMN_NAMES } from './schema.js';
+import { readRanges, type DateRange } from './time-range.js';
 
 /** DuckDB macros with Trino's behaviour, created in every query's database. */
 export const TRINO_MACROS = [
@@ -113,15 +115,23 @@ export function quoteStoreIds(sql: string): string {
 
 type Node = Record<string, unknown>;
 
+/** One place a query reads a store, and the days it can need there (undefined: every day). */
+export interface StoreRead {
+  storeId: string;
+  range?: DateRange;
+}
+
 export interface PreparedQuery {
   /** Store ids the query reads, as the account's stores spell them. */
   stores: string[];
+  /** Each place the statement reads a store (a store read twice, say in a self-join, is two reads). */
+  reads: StoreRead[];
   /**
-   * SQL for DuckDB reading each store from `source(id)`, a FROM item (a table function call or a
-   * parenthesised SELECT) put where the store is named, under the name the query gives it: the
+   * SQL for DuckDB reading each store from `source(read)`, a FROM item (a table function call or
+   * a parenthesised SELECT) put where the store is named, under the name the query gives it: the
    * query binds its files itself, with no view to create first.
    */
-  from(source: (storeId: string) => string): string;
+  from(source: (read: StoreRead) => string): string;
 }
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -153,10 +163,11 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
     }
   };
   collectCtes(ast.statements);
+  const ranges = readRanges(ast.statements, LAKE_COLUMN_NAMES);
   // Each store read gets a table name only this preparation knows (a random nonce), swapped for
   // the store's source by from().
   const nonce = randomBytes(8).toString('hex');
-  const markers = new Map<string, string>();
+  const markers = new Map<string, StoreRead>();
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) {
       v.forEach(walk);
@@ -174,8 +185,8 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
       if (!ctes.has(name.toLowerCase())) {
         const id = storeIdOf(name);
         if (!id) throw new EventDataStoreNotFoundException(`The event data store ${name} was not found.`);
-        let marker = markers.get(id);
-        if (!marker) markers.set(id, (marker = `ot_${nonce}_${markers.size}`));
+        const marker = `ot_${nonce}_${markers.size}`;
+        markers.set(marker, { storeId: id, ...(ranges.has(n) ? { range: ranges.get(n)! } : {}) });
         n.table_name = marker;
         if (!n.alias) n.alias = id;
       }
@@ -208,8 +219,11 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
   });
   const back = await conn.runAndReadAll(`SELECT json_deserialize_sql(${sqlString(JSON.stringify(ast))}) AS sql`);
   const template = String(back.getRowObjects()[0]!.sql);
+  const reads = [...markers.values()];
   return {
-    stores: [...markers.keys()],
-    from: (source) => [...markers].reduce((sql, [id, marker]) => sql.replaceAll(marker, source(id)), template),
+    stores: [...new Set(reads.map((r) => r.storeId))],
+    reads,
+    // Markers in reverse order: ot_<nonce>_1 must not be replaced inside ot_<nonce>_10.
+    from: (source) => [...markers].reverse().reduce((sql, [marker, read]) => sql.replaceAll(marker, source(read)), template),
   };
 }
