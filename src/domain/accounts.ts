@@ -24,14 +24,15 @@ export function refuseOrganization(wanted: boolean | undefined): void {
 }
 
 /**
- * How long a resolved access key is reused without reading the metastore again. Changes made
- * through this process apply at once; changes another process makes (`opentrail admin` beside a
- * running server) apply within this time, as IAM's own changes take a moment to apply.
+ * How long a resolved access key is reused without reading the metastore again, while nothing
+ * has changed it: changes made through this process apply at once, and so do changes another
+ * process makes (`opentrail admin` beside a running server), seen through the metastore's
+ * changesElsewhere().
  */
 const RESOLVED_MS = 1000;
 
 export class Accounts {
-  private readonly resolved = new Map<string, { at: number; who: { key: AccessKey; principal: Principal } | undefined }>();
+  private readonly resolved = new Map<string, { at: number; version: number; who: { key: AccessKey; principal: Principal } | undefined }>();
 
   /** Moves with every change made through this process: a resolve begun before one is not kept. */
   private generation = 0;
@@ -121,14 +122,15 @@ export class Accounts {
   async resolve(accessKeyId: string): Promise<{ key: AccessKey; principal: Principal } | undefined> {
     const seen = this.resolved.get(accessKeyId);
     const now = Date.now();
-    if (seen && now - seen.at < RESOLVED_MS) return seen.who;
+    const version = this.meta.changesElsewhere();
+    if (seen && now - seen.at < RESOLVED_MS && seen.version === version) return seen.who;
     const generation = this.generation;
     const key = await this.meta.getAccessKey(accessKeyId);
     const principal = key && key.status === 'Active' ? await this.meta.getPrincipal(key.accountId, key.userName) : undefined;
     const who = key && principal ? { key, principal } : undefined;
     if (generation === this.generation) {
       if (this.resolved.size >= 10_000) this.resolved.clear();
-      this.resolved.set(accessKeyId, { at: now, who });
+      this.resolved.set(accessKeyId, { at: now, version, who });
     }
     return who;
   }

@@ -79,6 +79,15 @@ export interface HistoryRow extends Pick<IndexedEvent, 'eventId' | 'eventName' |
   json: string;
 }
 
+/** A lookup's page as text (see domain/lookup-events-wire.ts), with what its NextToken needs. */
+export interface HistoryPage {
+  /** The events, a JSON array in LookupEvents' wire form. */
+  events: string;
+  count: number;
+  /** The last event of the page, when more events follow it. */
+  next?: { timeMs: number; seq: number };
+}
+
 export interface LogEntry {
   seq: number;
   /**
@@ -103,6 +112,8 @@ export interface EventLog {
   append(events: IndexedEvent[]): Promise<Appended[]>;
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  /** A page of up to `q.limit` events (newest first) in LookupEvents' wire form, encoded where they are read. */
+  lookupPage(q: HistoryQuery): Promise<HistoryPage>;
   /** How many events match, per bucket (only buckets holding some), oldest first. */
   countHistory(q: HistoryCountQuery): Promise<BucketCount[]>;
   /** Entries after `afterSeq`, in order, for readers. */
@@ -129,6 +140,8 @@ export interface EventLog {
 }
 
 export interface Metastore {
+  /** A number that moves whenever another process (or connection) has committed a change since it was last read. */
+  changesElsewhere(): number;
   createAccount(a: Account): Promise<void>;
   getAccount(accountId: string): Promise<Account | undefined>;
   listAccounts(): Promise<Account[]>;

@@ -61,6 +61,9 @@ export class SqliteMetastore implements Metastore {
   async createAccount(a: Account): Promise<void> {
     this.sql('INSERT INTO accounts (account_id, name, created_at) VALUES (?, ?, ?)').run(a.accountId, a.name, a.createdAt.getTime());
   }
+  changesElsewhere(): number {
+    return this.sql('PRAGMA data_version').pluck().get() as number;
+  }
   async getAccount(accountId: string): Promise<Account | undefined> {
     const r = this.sql('SELECT * FROM accounts WHERE account_id = ?').get(accountId) as AccountRow | undefined;
     return r && toAccount(r);
