@@ -3,6 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { expectAwsError, rawCall, startTestServer, TARGET, KEY, type TestServer } from './helpers.js';
+import { encodeWire } from '../src/protocols/json11.js';
+import { RawJson } from '../src/protocols/raw-json.js';
 
 let ts: TestServer;
 before(async () => {
@@ -114,4 +116,13 @@ test('auditing fails closed: when the record cannot be committed the call fails 
   } finally {
     await s.close();
   }
+});
+
+test('encodeWire splices RawJson text where it stands, and leaves callers\' strings alone', () => {
+  const text = encodeWire({
+    A: new RawJson('[{"x":"y\\"z"}]'),
+    B: ['ot-raw-json-0', 'ot-raw-json-1'],
+    C: { D: new RawJson('{}'), E: new Date(1_500_000_000_000) },
+  });
+  assert.deepEqual(JSON.parse(text), { A: [{ x: 'y"z' }], B: ['ot-raw-json-0', 'ot-raw-json-1'], C: { D: {}, E: 1_500_000_000 } });
 });

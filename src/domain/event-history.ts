@@ -4,7 +4,8 @@
  * signed NextToken bound to the query's other parameters.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { EventLog, HistoryRow, LookupKey } from '../storage/interfaces.js';
+import type { EventLog, LookupKey } from '../storage/interfaces.js';
+import { RawJson } from '../protocols/raw-json.js';
 import {
   InvalidEventCategoryException,
   InvalidLookupAttributesException,
@@ -35,18 +36,6 @@ export interface LookupRequest {
   NextToken?: string;
 }
 
-export interface LookupEvent {
-  EventId: string;
-  EventName: string;
-  ReadOnly?: string;
-  AccessKeyId?: string;
-  EventTime: Date;
-  EventSource: string;
-  Username?: string;
-  Resources: { ResourceType?: string; ResourceName?: string }[];
-  CloudTrailEvent: string;
-}
-
 export interface CountRequest extends Pick<LookupRequest, 'LookupAttributes' | 'StartTime' | 'EndTime' | 'EventCategory'> {
   /** Bucket width in seconds (default 3600). */
   BucketSeconds?: number;
@@ -62,7 +51,8 @@ export interface CountResult {
 export const MAX_BUCKETS = 1000;
 
 export interface LookupResult {
-  Events: LookupEvent[];
+  /** The page's events, as JSON in their wire form (lookup-events-wire.ts). */
+  Events: RawJson;
   NextToken?: string;
 }
 
@@ -185,22 +175,19 @@ export class EventHistory {
       }
       before = { timeMs: tok.t, seq: tok.s };
     }
-    const rows = await this.log.lookup({
+    // The page comes encoded from where it was read (lookup-events-wire.ts).
+    const page = await this.log.lookupPage({
       accountId,
       region,
       category: category === 'insight' ? 'insight' : 'management',
       attribute,
       startMs,
       endMs,
-      limit: maxResults + 1,
+      limit: maxResults,
       before,
     });
-    const page = rows.slice(0, maxResults);
-    const result: LookupResult = { Events: page.map(toLookupEvent) };
-    if (rows.length > maxResults) {
-      const last = page[page.length - 1]!;
-      result.NextToken = this.sealToken({ v: 1, t: last.timeMs, s: last.seq, h: paramHash, i: now.getTime() });
-    }
+    const result: LookupResult = { Events: new RawJson(page.events) };
+    if (page.next) result.NextToken = this.sealToken({ v: 1, t: page.next.timeMs, s: page.next.seq, h: paramHash, i: now.getTime() });
     return result;
   }
 
@@ -226,20 +213,4 @@ export class EventHistory {
     if (now.getTime() - body.i > this.ttl) throw new InvalidNextTokenException('The NextToken has expired. Start the lookup again without it.');
     return body;
   }
-}
-
-/** A LookupEvents entry, from the log's columns (the record itself is passed through as is). */
-function toLookupEvent(r: HistoryRow): LookupEvent {
-  const ev: LookupEvent = {
-    EventId: r.eventId,
-    EventName: r.eventName,
-    EventTime: new Date(r.timeMs),
-    EventSource: r.eventSource,
-    Resources: r.resources.map((x) => ({ ResourceType: x.type ?? undefined, ResourceName: x.name })),
-    CloudTrailEvent: r.json,
-  };
-  if (r.readOnly !== null) ev.ReadOnly = String(r.readOnly);
-  if (r.accessKeyId) ev.AccessKeyId = r.accessKeyId;
-  if (r.username) ev.Username = r.username;
-  return ev;
 }

@@ -1,5 +1,7 @@
 /** AWS JSON 1.1 wire format: request body decoding and response/error encoding. */
+import { randomBytes } from 'node:crypto';
 import { SerializationException, ServiceError } from './errors.js';
+import { RawJson } from './raw-json.js';
 
 export const JSON11_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
@@ -24,30 +26,58 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Serialise an output shape: Date → epoch seconds, Uint8Array → base64, undefined dropped. */
-export function toWire(value: unknown): unknown {
+/**
+ * Serialise an output shape: Date → epoch seconds, Uint8Array → base64, undefined dropped. A
+ * RawJson value becomes a placeholder string, its text kept in `raws` (see encodeWire).
+ */
+export function toWire(value: unknown, raws?: string[]): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = toWire(value[i]);
+    for (let i = 0; i < value.length; i++) out[i] = toWire(value[i], raws);
     return out;
   }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof RawJson) {
+    if (!raws) return JSON.parse(value.json) as unknown;
+    raws.push(value.json);
+    return `${RAW_MARK}${raws.length - 1}`;
+  }
   const obj = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
     const v = obj[k];
-    if (v !== undefined) out[k] = toWire(v);
+    if (v !== undefined) out[k] = toWire(v, raws);
   }
   return out;
+}
+
+/** Placeholders for RawJson values: no text of a caller's can hold this process's random mark. */
+const RAW_MARK = `ot-raw-json-${randomBytes(12).toString('hex')}-`;
+
+/** An output shape as JSON text, RawJson values spliced in where they stand. */
+export function encodeWire(output: unknown): string {
+  const raws: string[] = [];
+  const text = JSON.stringify(toWire(output, raws));
+  if (raws.length === 0) return text;
+  const parts: string[] = [];
+  let at = 0;
+  for (let i = 0; i < raws.length; i++) {
+    const mark = `"${RAW_MARK}${i}"`;
+    const j = text.indexOf(mark, at);
+    parts.push(text.slice(at, j), raws[i]!);
+    at = j + mark.length;
+  }
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 export function json11Success(output: unknown, requestId: string): WireResponse {
   return {
     statusCode: 200,
     headers: { 'content-type': JSON11_CONTENT_TYPE, 'x-amzn-requestid': requestId },
-    body: JSON.stringify(toWire(output ?? {})),
+    body: encodeWire(output ?? {}),
   };
 }
 

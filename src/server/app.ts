@@ -105,9 +105,9 @@ function clientIp(req: IncomingMessage): string {
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
-  // Asynchronous stdout: under load, lines that arrive while a write is in flight go out together
-  // in the next one, instead of a write(2) per request on the request path.
-  const logDestination = opts.logger ? undefined : pino.destination({ dest: 1, sync: false });
+  // Asynchronous, buffered stdout: lines go out 4 KB at a time, or every 200 ms when fewer come,
+  // instead of a write(2) per request on the request path (a tenth of its time under load).
+  const logDestination = opts.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 });
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'opentrail' } }, logDestination);
   const unlock = lockDataFolder(config.dataDir);
   let metastore: SqliteMetastore;
@@ -362,6 +362,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const lakeExpiry = setInterval(() => void lakeQueries.expire().catch((err: unknown) => logger.error({ err }, 'lake: query expiry failed')), 3600_000);
   lakeExpiry.unref();
   logger.info({ url, console: `${url}/console/`, dataDir: config.dataDir, accountId: credentials.accountId }, 'opentrail listening');
+  logDestination?.flush(); // the start is told at once, not with the next 4 KB of lines
   const indexLag = await eventLog.indexLag();
   if (indexLag > 0) {
     // Only a long backlog is left at open (a data folder whose index is being rebuilt, say).

@@ -1,10 +1,10 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
-import { historyCounter, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
+import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -55,6 +55,7 @@ export class SqliteEventLog implements EventLog {
   private readonly reader: HistoryReaderHandle;
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
   private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
+  private readonly pageHere: (q: HistoryQuery) => HistoryPage;
 
   /** `indexIntervalMs`: how often the maintenance thread indexes what the log has taken in. */
   constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
@@ -72,6 +73,7 @@ export class SqliteEventLog implements EventLog {
     this.worker = startLogWorker(file, opts.indexIntervalMs);
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
+    this.pageHere = historyPager(this.readHistory);
     this.reader = startHistoryReader(file);
   }
 
@@ -104,6 +106,10 @@ export class SqliteEventLog implements EventLog {
 
   async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
     return this.onReader(() => this.reader.lookup(q), () => this.readHistory(q));
+  }
+
+  async lookupPage(q: HistoryQuery): Promise<HistoryPage> {
+    return this.onReader(() => this.reader.page(q), () => this.pageHere(q));
   }
 
   /** A histogram over a million events is a long range scan: off this thread too. */

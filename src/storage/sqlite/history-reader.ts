@@ -7,7 +7,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { BucketCount, HistoryCountQuery, HistoryQuery, HistoryRow } from '../interfaces.js';
+import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryQuery, HistoryRow } from '../interfaces.js';
+import { lookupEventsWire } from '../../domain/lookup-events-wire.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
 
@@ -51,6 +52,16 @@ export function historyReader(db: Database.Database, stmt: (sql: string) => Data
   });
 }
 
+/** A page of `q.limit` events, encoded: one more is read to learn whether the page has a next. */
+export function historyPager(read: (q: HistoryQuery) => HistoryRow[]): (q: HistoryQuery) => HistoryPage {
+  return (q) => {
+    const rows = read({ ...q, limit: q.limit + 1 });
+    const shown = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
+    const last = shown[shown.length - 1];
+    return { events: lookupEventsWire(shown), count: shown.length, ...(rows.length > q.limit && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}) };
+  };
+}
+
 /** Per-bucket counts, in one snapshot. */
 export function historyCounter(db: Database.Database, index: HistoryIndex): (q: HistoryCountQuery) => BucketCount[] {
   return db.transaction((q: HistoryCountQuery) => index.count(q));
@@ -59,14 +70,15 @@ export function historyCounter(db: Database.Database, index: HistoryIndex): (q: 
 
 export interface HistoryReaderHandle {
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
+  page(q: HistoryQuery): Promise<HistoryPage>;
   count(q: HistoryCountQuery): Promise<BucketCount[]>;
   /** False once the thread has gone (the caller then reads on its own connection). */
   readonly alive: boolean;
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; rows?: HistoryRow[]; counts?: BucketCount[]; error?: string };
-type Request = { id: number; q: HistoryQuery } | { id: number; c: HistoryCountQuery };
+type Reply = { id: number; rows?: HistoryRow[]; page?: HistoryPage; counts?: BucketCount[]; error?: string };
+type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery };
 
 export function startHistoryReader(file: string): HistoryReaderHandle {
   // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
@@ -106,6 +118,11 @@ export function startHistoryReader(file: string): HistoryReaderHandle {
     async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
       return (await ask({ id: nextId++, q })).rows ?? [];
     },
+    async page(p: HistoryQuery): Promise<HistoryPage> {
+      const r = await ask({ id: nextId++, p });
+      if (!r.page) throw new Error('the history reader sent no page');
+      return r.page;
+    },
     async count(c: HistoryCountQuery): Promise<BucketCount[]> {
       return (await ask({ id: nextId++, c })).counts ?? [];
     },
@@ -129,13 +146,14 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);
   const counter = historyCounter(db, index);
+  const pager = historyPager(read);
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m === 'stop') {
       db.close();
       process.exit(0);
     }
     try {
-      parentPort!.postMessage(('q' in m ? { id: m.id, rows: read(m.q) } : { id: m.id, counts: counter(m.c) }) satisfies Reply);
+      parentPort!.postMessage(('p' in m ? { id: m.id, page: pager(m.p) } : 'q' in m ? { id: m.id, rows: read(m.q) } : { id: m.id, counts: counter(m.c) }) satisfies Reply);
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
     }
