@@ -65,6 +65,8 @@ export class RulesEngine {
   private readonly maxRetryDelayMs: number;
   private readonly concurrency: number;
   private idle: (() => void)[] = [];
+  /** When the end of the log was last noted while no rule was there to read it. */
+  private idleNotedAt = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -132,7 +134,9 @@ export class RulesEngine {
   }
 
   private async rebuild(accountId: string, region: string): Promise<void> {
-    this.index(`${accountId}|${region}`, await this.rules.rulesOf(accountId, region));
+    const rules = await this.rules.rulesOf(accountId, region);
+    if (this.scopes.size === 0) this.seq = Math.max(this.seq, await this.log.lastSeq()); // the first rule: from now on
+    this.index(`${accountId}|${region}`, rules);
   }
 
   private async pass(): Promise<void> {
@@ -143,9 +147,14 @@ export class RulesEngine {
         for (;;) {
           if (this.stopped) return;
           if (this.scopes.size === 0) {
-            // No enabled rule with targets anywhere: nothing to read; rules see events from their creation on.
-            this.seq = await this.log.lastSeq();
-            await this.saveCheckpoint(false);
+            // No enabled rule with targets anywhere: nothing to read; rules see events from their
+            // creation on (rebuild() moves to the end of the log when the first one comes). The
+            // end of the log is noted once a second, not at every commit.
+            if (Date.now() - this.idleNotedAt >= 1000) {
+              this.idleNotedAt = Date.now();
+              this.seq = await this.log.lastSeq();
+              await this.saveCheckpoint(false);
+            }
             break;
           }
           const entries = await this.log.readFrom(this.seq, 1000);
