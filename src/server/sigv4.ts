@@ -101,6 +101,31 @@ function fmt(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+/**
+ * Signers by key, secret and scope, kept: a signer keeps the day's signing key it derived (four
+ * HMACs) for the next request of the same key, which a signer made per request would derive again.
+ */
+const signers = new Map<string, SignatureV4>();
+const SIGNERS_KEPT = 1000;
+
+function signerFor(cred: Credential, secret: string, isS3: boolean): SignatureV4 {
+  const k = `${cred.accessKeyId}\n${secret}\n${cred.region}\n${cred.service}`;
+  let signer = signers.get(k);
+  if (!signer) {
+    if (signers.size >= SIGNERS_KEPT) signers.clear();
+    signer = new SignatureV4({
+      credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
+      region: cred.region,
+      service: cred.service,
+      sha256: NodeSha256,
+      uriEscapePath: !isS3,
+      applyChecksum: false,
+    });
+    signers.set(k, signer);
+  }
+  return signer;
+}
+
 /** Check the request's signature against `secret`. Throws a typed error when it does not match. */
 export async function verifySignature(req: SignedRequest, cred: Credential, secret: string, now = new Date()): Promise<void> {
   const signingDate = parseAmzDate(cred.amzDate);
@@ -150,14 +175,7 @@ export async function verifySignature(req: SignedRequest, cred: Credential, secr
   }
   const hostHeader = headers.host ?? 'localhost';
   const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: hostHeader, path: req.path, query, headers, body: req.body });
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
-    region: cred.region,
-    service: cred.service,
-    sha256: NodeSha256,
-    uriEscapePath: !isS3,
-    applyChecksum: false,
-  });
+  const signer = signerFor(cred, secret, isS3);
   let expected: string | undefined;
   if (cred.presigned) {
     if (isS3 && !headers['x-amz-content-sha256']) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
