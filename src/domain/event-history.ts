@@ -157,6 +157,15 @@ export class EventHistory {
   }
 
   async lookupEvents(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
+    return this.startLookup(accountId, region, req, now);
+  }
+
+  /**
+   * LookupEvents in two steps: the request is checked at once (its errors thrown here), and the
+   * page it names is read after (the promise), so the caller can commit the call's record while
+   * the page is read. The read itself fails only when the store does.
+   */
+  startLookup(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
     const { attribute, category } = this.attributeOf(req);
     const maxResults = req.MaxResults ?? 50;
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
@@ -176,19 +185,12 @@ export class EventHistory {
       before = { timeMs: tok.t, seq: tok.s };
     }
     // The page comes encoded from where it was read (lookup-events-wire.ts).
-    const page = await this.log.lookupPage({
-      accountId,
-      region,
-      category: category === 'insight' ? 'insight' : 'management',
-      attribute,
-      startMs,
-      endMs,
-      limit: maxResults,
-      before,
+    const query = { accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, limit: maxResults, before };
+    return this.log.lookupPage(query).then((page) => {
+      const result: LookupResult = { Events: new RawJson(page.events) };
+      if (page.next) result.NextToken = this.sealToken({ v: 1, t: page.next.timeMs, s: page.next.seq, h: paramHash, i: now.getTime() });
+      return result;
     });
-    const result: LookupResult = { Events: new RawJson(page.events) };
-    if (page.next) result.NextToken = this.sealToken({ v: 1, t: page.next.timeMs, s: page.next.seq, h: paramHash, i: now.getTime() });
-    return result;
   }
 
   private sealToken(body: TokenBody): string {
