@@ -2,7 +2,8 @@
  * bench:lake — CloudTrail Lake at scale: N synthetic CloudTrail events (default 10,000,000; 30 days,
  * 50 users, 200 event names, 8 sources, 5% errors) in the event log; time for an event data store
  * to take them all in (Parquet), bytes on disk; five typical queries through the API (p50 of 5
- * runs each) beside DuckDB running the same translated SQL straight on the same files; and
+ * runs each) beside DuckDB running the same translated SQL straight on the same files (all of the
+ * stores' files, and only the days opentrail's partition pruning reads); and
  * PutAuditEvents throughput (100-event calls from 16 clients).
  *
  *   npm run bench:lake [-- --events 10000000 --runs 5 --seconds 15 --reuse no|yes]
