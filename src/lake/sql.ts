@@ -29,6 +29,8 @@ export const TRINO_MACROS = [
   'CREATE MACRO year_of_week(t) AS isoyear(t)',
   'CREATE MACRO yow(t) AS isoyear(t)',
   'CREATE MACRO trino_contains(a, x) AS list_contains(a, x)',
+  // Trino's replace(s, x) removes every x (DuckDB's needs the replacement).
+  "CREATE MACRO trino_replace(s, x) AS replace(s, x, '')",
   'CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
   'CREATE MACRO json_parse(s) AS CAST(s AS JSON)',
   'CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)',
@@ -58,6 +60,8 @@ const RENAMES: Record<string, (args: number) => string | undefined> = {
   day_of_week: () => 'trino_day_of_week',
   dow: () => 'trino_day_of_week',
   contains: (n) => (n === 2 ? 'trino_contains' : undefined),
+  replace: (n) => (n === 2 ? 'trino_replace' : undefined),
+  transform: (n) => (n === 2 ? 'list_transform' : undefined),
   date: (n) => (n === 1 ? 'trino_date' : undefined),
   now: (n) => (n === 0 ? 'trino_current_timestamp' : undefined),
 };
@@ -198,6 +202,13 @@ export async function prepareQuery(conn: DuckDBConnection, statement: string, st
         delete n.column_names;
         Object.assign(n, { class: 'FUNCTION', type: 'FUNCTION', function_name: fn, schema: '', catalog: '', children: [], filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false });
       }
+    }
+    // Trino's CAST(json AS VARCHAR) gives a JSON string's value, not its quoted JSON text.
+    const child = n.child as Node | undefined;
+    if (n.class === 'CAST' && !n.try_cast && (n.cast_type as Node | undefined)?.id === 'VARCHAR' && child?.class === 'FUNCTION' && String(child.function_name).toLowerCase() === 'json_extract' && !child.schema && (child.children as unknown[] | undefined)?.length === 2) {
+      const alias = n.alias;
+      for (const k of Object.keys(n)) delete n[k];
+      Object.assign(n, child, { function_name: 'json_extract_string', alias });
     }
     if (n.class === 'FUNCTION' && typeof n.function_name === 'string') {
       const fn = n.function_name.toLowerCase();
