@@ -58,6 +58,8 @@ export interface HistoryQuery {
   limit: number;
   /** Keyset position: return events strictly older than this (time, seq). */
   before?: { timeMs: number; seq: number };
+  /** A request id whose record to leave out (a lookup's own, committed while it reads; lookupPage only). */
+  exclude?: string;
 }
 
 /** Events in the bucket that starts at `startMs`. */

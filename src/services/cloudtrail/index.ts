@@ -27,9 +27,10 @@ export interface CloudTrailDeps {
 export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
   const lookupEvents: OperationSpec<LookupRequest, LookupResult> = {
     // Checked now; the call's record commits while the page is read (a read-only call's record
-    // holds no response). Only a failing store can fail the read then: the call answers
-    // InternalFailure, and the server's log says so beside a record that says it succeeded.
-    handler: async (input, ctx: RequestContext) => new AnswerLater(deps.history.startLookup(ctx.accountId, ctx.region, input)),
+    // holds no response), and the page leaves that record out. Only a failing store can fail the
+    // read then: the call answers InternalFailure, and the server's log says so beside a record
+    // that says it succeeded.
+    handler: async (input, ctx: RequestContext) => new AnswerLater(deps.history.startLookup(ctx.accountId, ctx.region, input, ctx.requestId)),
     memberErrors: {
       LookupAttributes: InvalidLookupAttributesException,
       MaxResults: InvalidMaxResultsException,

@@ -9,6 +9,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryQuery, HistoryRow } from '../interfaces.js';
 import { lookupEventsWire } from '../../domain/lookup-events-wire.js';
+import { threadStall } from '../../failpoints.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
 
@@ -55,7 +56,12 @@ export function historyReader(db: Database.Database, stmt: (sql: string) => Data
 /** A page of `q.limit` events, encoded: one more is read to learn whether the page has a next. */
 export function historyPager(read: (q: HistoryQuery) => HistoryRow[]): (q: HistoryQuery) => HistoryPage {
   return (q) => {
-    const rows = read({ ...q, limit: q.limit + 1 });
+    // The caller's own record may have committed before this read (see HistoryQuery.exclude):
+    // one more is read in case it is there, and it is left out.
+    const own = q.exclude === undefined ? undefined : `"requestID":${JSON.stringify(q.exclude)}`;
+    let rows = read({ ...q, limit: q.limit + (own ? 2 : 1) });
+    if (own) rows = rows.filter((r) => !r.json.includes(own));
+    if (rows.length > q.limit + 1) rows.length = q.limit + 1;
     const shown = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
     const last = shown[shown.length - 1];
     return { events: lookupEventsWire(shown), count: shown.length, ...(rows.length > q.limit && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}) };
@@ -153,6 +159,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
       process.exit(0);
     }
     try {
+      if ('p' in m) threadStall('history-page-slow', 50); // test: the lookup's own record commits first
       parentPort!.postMessage(('p' in m ? { id: m.id, page: pager(m.p) } : 'q' in m ? { id: m.id, rows: read(m.q) } : { id: m.id, counts: counter(m.c) }) satisfies Reply);
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
