@@ -79,6 +79,12 @@ test('a WHERE bounding eventTime reads only the days it needs: fewer events and 
   assert.equal(twoDays.scanned, 2 * PER_DAY, 'only the two days the range touches are read');
   assert.ok(twoDays.bytes < everything.bytes / 2, `bytes scanned ${twoDays.bytes} of ${everything.bytes}`);
 
+  // A range no partition reaches reads no file at all.
+  const none = await run(`SELECT count(*) FROM ${store} WHERE eventTime < '2020-01-01 00:00:00'`);
+  assert.equal(none.value, '0');
+  assert.equal(none.scanned, 0);
+  assert.equal(none.bytes, 0);
+
   // Other spellings of the same bounds: flipped, BETWEEN, TIMESTAMP literals, ISO text with Z.
   const oneDay = count((r) => r.eventTime.startsWith(d0));
   for (const where of [
