@@ -98,6 +98,20 @@ test('a WHERE bounding eventTime reads only the days it needs: fewer events and 
   }
 });
 
+test('a lower bound relative to the query\'s start prunes too: now() - interval, current_timestamp - interval, date_add', async () => {
+  for (const bound of [`now() - interval '2' day`, `current_timestamp - interval '48' hour`, `date_add('day', -2, now())`]) {
+    const since = Date.now() - 2 * 86_400_000;
+    const r = await run(`SELECT count(*) FROM ${store} WHERE eventTime > ${bound} AND eventSource = 'ec2.amazonaws.com'`);
+    assert.equal(r.value, count((x) => t(x) > since), bound);
+    assert.ok(r.scanned < 4 * PER_DAY, `${bound}: only the last three dates are read (${r.scanned})`);
+    assert.ok(r.scanned >= Number(r.value), bound);
+  }
+  // As an upper bound it is not used (nothing is pruned), and the answer is the same.
+  const upper = await run(`SELECT count(*) FROM ${store} WHERE eventTime < now() - interval '2' day AND eventSource = 'ec2.amazonaws.com'`);
+  assert.equal(upper.value, count((x) => t(x) < Date.now() - 2 * 86_400_000));
+  assert.ok(upper.scanned >= 5 * PER_DAY);
+});
+
 test('each read of a store is pruned on its own: self-joins, CTEs, subqueries and UNION', async () => {
   const [d0, , d2, d3, d4] = days as [string, string, string, string, string];
   const join = await run(`SELECT count(*) FROM ${store} a JOIN ${store} b ON a.eventID = b.eventID WHERE a.eventTime >= '${d3} 00:00:00' AND a.eventTime < '${d4} 00:00:00' AND b.eventTime >= '${d2} 00:00:00' AND b.eventTime < '${d3} 12:00:00'`);

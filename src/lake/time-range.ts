@@ -4,7 +4,8 @@
  * the WHERE such as `eventTime >= '2026-11-14 10:00:00'` rules out whole days before it, as Lake
  * prunes its partitions (and bills fewer bytes scanned). Only what cannot change a result is used:
  * top-level AND conjuncts comparing the read's own eventTime with a constant time without a zone
- * offset (UTC, the session's zone), in a SELECT whose FROM is the store, or the store within
+ * offset (UTC, the session's zone), or from below with the query's start time less a constant
+ * interval (`eventTime > now() - interval '7' day`), in a SELECT whose FROM is the store, or the store within
  * ordinary joins (a WHERE condition on a table's column with a constant is false or null on the
  * rows of pruned days, whichever side of an outer join the table is on). Anything else reads
  * every day.
@@ -12,15 +13,71 @@
 
 type Node = Record<string, unknown>;
 
-/** Inclusive UTC dates (YYYY-MM-DD) a read needs; a missing end is open. */
+/**
+ * Inclusive UTC dates (YYYY-MM-DD) a read needs; a missing end is open. `withinMs`: a lower bound
+ * relative to the query's start (`eventTime > now() - interval '7' day`), resolved when it runs.
+ */
 export interface DateRange {
   from?: string;
   to?: string;
+  withinMs?: number;
 }
 
-/** Whether a partition's date lies in the range. */
-export function inRange(date: string, range: DateRange | undefined): boolean {
-  return !range || ((range.from === undefined || date >= range.from) && (range.to === undefined || date <= range.to));
+/** Whether a partition's date lies in the range, for a query starting at `now`. */
+export function inRange(date: string, range: DateRange | undefined, now = Date.now()): boolean {
+  if (!range) return true;
+  if (range.withinMs !== undefined && date < new Date(now - range.withinMs).toISOString().slice(0, 10)) return false;
+  return (range.from === undefined || date >= range.from) && (range.to === undefined || date <= range.to);
+}
+
+/** Longest span of each unit (months and years at their longest, so a bound is never too tight). */
+const UNIT_MS: Record<string, number> = {
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  month: 31 * 86_400_000,
+  year: 366 * 86_400_000,
+};
+/** DuckDB's spelling of `interval 'N' unit`: to_<unit>s(N). */
+const INTERVAL_FNS: Record<string, string> = { to_seconds: 'second', to_minutes: 'minute', to_hours: 'hour', to_days: 'day', to_weeks: 'week', to_months: 'month', to_years: 'year' };
+
+const fnName = (n: Node | undefined): string => (n?.class === 'FUNCTION' && !n.schema ? String(n.function_name).toLowerCase() : '');
+
+/** The query's start time as Lake's SQL spells it: current_timestamp, now(), current_timestamp(). */
+function isNow(n: unknown): boolean {
+  const c = n as Node | undefined;
+  if (c?.class === 'COLUMN_REF') return (c.column_names as string[]).length === 1 && (c.column_names as string[])[0]!.toLowerCase() === 'current_timestamp';
+  return ['now', 'current_timestamp', 'get_current_timestamp'].includes(fnName(c)) && ((c!.children as unknown[] | undefined)?.length ?? 0) === 0;
+}
+
+/** A constant number, through the casts and trunc() DuckDB wraps an interval's count in. */
+function constantNumber(n: unknown): number | undefined {
+  let c = n as Node | undefined;
+  while (c && (c.class === 'CAST' || fnName(c) === 'trunc')) c = c.class === 'CAST' ? (c.child as Node) : ((c.children as Node[])[0] as Node);
+  if (c?.class !== 'CONSTANT') return undefined;
+  const v = c.value as { is_null?: boolean; value?: unknown } | undefined;
+  const x = v && !v.is_null ? Number(v.value) : NaN;
+  return Number.isFinite(x) ? x : undefined;
+}
+
+/** How far before the query's start a bound lies: now(), now() - interval 'N' unit, date_add(unit, -N, now()). */
+function agoMs(n: unknown): number | undefined {
+  if (isNow(n)) return 0;
+  const c = n as Node | undefined;
+  const args = (c?.children as Node[] | undefined) ?? [];
+  if (fnName(c) === '-' && args.length === 2 && isNow(args[0])) {
+    const unit = INTERVAL_FNS[fnName(args[1])];
+    const count = unit ? constantNumber((args[1]!.children as Node[] | undefined)?.[0]) : undefined;
+    return count !== undefined && count >= 0 ? count * UNIT_MS[unit!]! : undefined;
+  }
+  if (fnName(c) === 'date_add' && args.length === 3 && isNow(args[2]) && args[0]?.class === 'CONSTANT') {
+    const unit = UNIT_MS[String((args[0].value as { value?: unknown } | undefined)?.value).toLowerCase()];
+    const count = constantNumber(args[1]);
+    return unit !== undefined && count !== undefined && count <= 0 ? -count * unit : undefined;
+  }
+  return undefined;
 }
 
 /** A time literal DuckDB reads as the same UTC instant in a TIMESTAMP comparison: its date. */
@@ -94,22 +151,28 @@ export function readRanges(statements: unknown, columns: ReadonlySet<string>): M
             return names.length === 1 ? from.items === 1 && names[0] === 'eventtime' : names.length === 2 && names[0] === name && names[1] === 'eventtime';
           };
           const range: DateRange = {};
-          const bound = (kind: { lower?: true; upper?: true }, date: string | undefined): void => {
-            if (date === undefined) return;
+          const bound = (kind: { lower?: true; upper?: true }, value: unknown): void => {
+            const date = constantDate(value);
+            if (date === undefined) {
+              // Relative to the query's start: only as a lower bound (the usual "last N days").
+              const ago = kind.lower && !kind.upper ? agoMs(value) : undefined;
+              if (ago !== undefined && (range.withinMs === undefined || ago < range.withinMs)) range.withinMs = ago;
+              return;
+            }
             if (kind.lower && (range.from === undefined || date > range.from)) range.from = date;
             if (kind.upper && (range.to === undefined || date < range.to)) range.to = date;
           };
           for (const c of where) {
             if (c.class === 'COMPARISON' && COMPARISONS[String(c.type)]) {
               const op = COMPARISONS[String(c.type)]!;
-              if (isTime(c.left)) bound(op, constantDate(c.right));
-              else if (isTime(c.right)) bound(COMPARISONS[op.flip]!, constantDate(c.left));
+              if (isTime(c.left)) bound(op, c.right);
+              else if (isTime(c.right)) bound(COMPARISONS[op.flip]!, c.left);
             } else if (c.class === 'BETWEEN' && isTime(c.input)) {
-              bound({ lower: true }, constantDate(c.lower));
-              bound({ upper: true }, constantDate(c.upper));
+              bound({ lower: true }, c.lower);
+              bound({ upper: true }, c.upper);
             }
           }
-          if (range.from !== undefined || range.to !== undefined) ranges.set(t, range);
+          if (range.from !== undefined || range.to !== undefined || range.withinMs !== undefined) ranges.set(t, range);
         }
       }
     }
