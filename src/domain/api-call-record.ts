@@ -9,6 +9,8 @@ export interface ApiCall {
   sourceIPAddress: string;
   userAgent?: string;
   requestId: string;
+  /** The record's eventID, when the call was given it beforehand (a new one otherwise). */
+  eventId?: string;
   time: Date;
   eventSource: string;
   eventName: string;
@@ -50,7 +52,7 @@ export function apiCallRecord(c: ApiCall): CloudTrailRecord {
     requestParameters: null,
     responseElements: null,
     requestID: c.requestId,
-    eventID: randomUUID(),
+    eventID: c.eventId ?? randomUUID(),
     readOnly: c.readOnly,
     eventType: 'AwsApiCall',
     managementEvent: c.managementEvent ?? true,

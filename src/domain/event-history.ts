@@ -163,10 +163,10 @@ export class EventHistory {
   /**
    * LookupEvents in two steps: the request is checked at once (its errors thrown here), and the
    * page it names is read after (the promise), so the caller can commit the call's record while
-   * the page is read; `requestId` names that record, which the page leaves out (a call does not
+   * the page is read; `ownEventId` names that record, which the page leaves out (a call does not
    * find itself). The read itself fails only when the store does.
    */
-  startLookup(accountId: string, region: string, req: LookupRequest, requestId?: string, now = new Date()): Promise<LookupResult> {
+  startLookup(accountId: string, region: string, req: LookupRequest, ownEventId?: string, now = new Date()): Promise<LookupResult> {
     const { attribute, category } = this.attributeOf(req);
     const maxResults = req.MaxResults ?? 50;
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
@@ -186,7 +186,7 @@ export class EventHistory {
       before = { timeMs: tok.t, seq: tok.s };
     }
     // The page comes encoded from where it was read (lookup-events-wire.ts).
-    const query = { accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, limit: maxResults, before, exclude: requestId };
+    const query = { accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, limit: maxResults, before, exclude: ownEventId };
     return this.log.lookupPage(query).then((page) => {
       const result: LookupResult = { Events: new RawJson(page.events) };
       if (page.next) result.NextToken = this.sealToken({ v: 1, t: page.next.timeMs, s: page.next.seq, h: paramHash, i: now.getTime() });

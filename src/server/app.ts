@@ -241,6 +241,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       const ua = req.headers['user-agent'];
       const ctx: RequestContext = {
         requestId,
+        recordEventId: randomUUID(),
         accountId: who.principal.accountId,
         region: cred.region,
         principal: who.principal,
@@ -266,6 +267,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
           sourceIPAddress: ctx.sourceIPAddress,
           userAgent: ctx.userAgent,
           requestId,
+          eventId: ctx.recordEventId,
           time: new Date(),
           tlsDetails: ctx.tlsDetails,
           ...a,

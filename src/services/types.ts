@@ -6,6 +6,8 @@ import type { ServiceError } from '../protocols/errors.js';
 
 export interface RequestContext {
   requestId: string;
+  /** The eventID the call's own record will carry, known from the start (a lookup leaves its own record out). */
+  recordEventId: string;
   accountId: string;
   region: string;
   principal: Principal;

@@ -58,7 +58,7 @@ export interface HistoryQuery {
   limit: number;
   /** Keyset position: return events strictly older than this (time, seq). */
   before?: { timeMs: number; seq: number };
-  /** A request id whose record to leave out (a lookup's own, committed while it reads; lookupPage only). */
+  /** The eventID of a record to leave out (a lookup's own, committed while it reads; lookupPage only). */
   exclude?: string;
 }
 

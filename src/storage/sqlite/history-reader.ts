@@ -58,9 +58,9 @@ export function historyPager(read: (q: HistoryQuery) => HistoryRow[]): (q: Histo
   return (q) => {
     // The caller's own record may have committed before this read (see HistoryQuery.exclude):
     // one more is read in case it is there, and it is left out.
-    const own = q.exclude === undefined ? undefined : `"requestID":${JSON.stringify(q.exclude)}`;
-    let rows = read({ ...q, limit: q.limit + (own ? 2 : 1) });
-    if (own) rows = rows.filter((r) => !r.json.includes(own));
+    const own = q.exclude;
+    let rows = read({ ...q, limit: q.limit + (own === undefined ? 1 : 2) });
+    if (own !== undefined) rows = rows.filter((r) => r.eventId !== own);
     if (rows.length > q.limit + 1) rows.length = q.limit + 1;
     const shown = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
     const last = shown[shown.length - 1];
