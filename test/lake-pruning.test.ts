@@ -106,6 +106,9 @@ test('a lower bound relative to the query\'s start prunes too: now() - interval,
     assert.ok(r.scanned < 4 * PER_DAY, `${bound}: only the last three dates are read (${r.scanned})`);
     assert.ok(r.scanned >= Number(r.value), bound);
   }
+  // An interval beyond any date is no bound (and no error).
+  const ages = await run(`SELECT count(*) FROM ${store} WHERE eventTime > now() - interval '280000' year AND eventSource = 'ec2.amazonaws.com'`);
+  assert.equal(ages.value, String(5 * PER_DAY));
   // As an upper bound it is not used (nothing is pruned), and the answer is the same.
   const upper = await run(`SELECT count(*) FROM ${store} WHERE eventTime < now() - interval '2' day AND eventSource = 'ec2.amazonaws.com'`);
   assert.equal(upper.value, count((x) => t(x) < Date.now() - 2 * 86_400_000));

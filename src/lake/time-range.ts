@@ -5,10 +5,10 @@
  * prunes its partitions (and bills fewer bytes scanned). Only what cannot change a result is used:
  * top-level AND conjuncts comparing the read's own eventTime with a constant time without a zone
  * offset (UTC, the session's zone), or from below with the query's start time less a constant
- * interval (`eventTime > now() - interval '7' day`), in a SELECT whose FROM is the store, or the store within
- * ordinary joins (a WHERE condition on a table's column with a constant is false or null on the
- * rows of pruned days, whichever side of an outer join the table is on). Anything else reads
- * every day.
+ * interval (`eventTime > now() - interval '7' day`), in a SELECT whose FROM is the store, or the
+ * store within ordinary joins (a WHERE condition on a table's column with a constant is false or
+ * null on the rows of pruned days, whichever side of an outer join the table is on). Anything
+ * else reads every day.
  */
 
 type Node = Record<string, unknown>;
@@ -62,8 +62,16 @@ function constantNumber(n: unknown): number | undefined {
   return Number.isFinite(x) ? x : undefined;
 }
 
+/** Spans beyond this (~30,000 years) are no bound at all (and no date JavaScript can hold). */
+const MAX_AGO_MS = 1e15;
+
 /** How far before the query's start a bound lies: now(), now() - interval 'N' unit, date_add(unit, -N, now()). */
 function agoMs(n: unknown): number | undefined {
+  const ms = agoMsOf(n);
+  return ms !== undefined && ms <= MAX_AGO_MS ? ms : undefined;
+}
+
+function agoMsOf(n: unknown): number | undefined {
   if (isNow(n)) return 0;
   const c = n as Node | undefined;
   const args = (c?.children as Node[] | undefined) ?? [];
