@@ -173,7 +173,7 @@ export class LakeQueries {
     void this.run(doc, { prepared, kinds }, { underway, stored: new Promise<boolean>((r) => (stored = r)) });
     await started;
     try {
-      await this.meta.putDoc(KIND, accountId, doc.id, doc);
+      await this.meta.putDoc(KIND, accountId, doc.id, doc, { durable: false });
       stored(true);
     } catch (e) {
       stored(false); // the caller hears the error; the run, unknown to anyone, stops and stores nothing
@@ -212,8 +212,9 @@ export class LakeQueries {
     return this.active > 0;
   }
 
+  /** A query's state, committed without waiting for the disk (metastore putDoc, durable: false). */
   private async save(doc: QueryDoc): Promise<void> {
-    await this.meta.putDoc(KIND, doc.accountId, doc.id, doc);
+    await this.meta.putDoc(KIND, doc.accountId, doc.id, doc, { durable: false });
     this.wake(doc.id);
   }
 

@@ -159,7 +159,11 @@ export interface Metastore {
   getSetting(name: string): Promise<string | undefined>;
   setSetting(name: string, value: string): Promise<void>;
   /** Documents: the domain's resources (trails, their status, …) as JSON, by kind, account and id. */
-  putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void>;
+  /**
+   * `durable: false`: committed without waiting for the disk — it survives the process crashing,
+   * not the machine losing power (for passing states, such as a query's).
+   */
+  putDoc(kind: string, accountId: string, id: string, doc: unknown, opts?: { durable?: boolean }): Promise<void>;
   getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined>;
   listDocs<T>(kind: string, accountId?: string): Promise<T[]>;
   deleteDoc(kind: string, accountId: string, id: string): Promise<void>;

@@ -112,9 +112,20 @@ export class SqliteMetastore implements Metastore {
   async setSetting(name: string, value: string): Promise<void> {
     this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
   }
-  async putDoc(kind: string, accountId: string, id: string, doc: unknown): Promise<void> {
-    this.sql('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json')
-      .run(kind, accountId, id, JSON.stringify(doc));
+  async putDoc(kind: string, accountId: string, id: string, doc: unknown, opts: { durable?: boolean } = {}): Promise<void> {
+    const put = (): void => {
+      this.sql('INSERT INTO docs (kind, account_id, id, json) VALUES (?, ?, ?, ?) ON CONFLICT(kind, account_id, id) DO UPDATE SET json = excluded.json')
+        .run(kind, accountId, id, JSON.stringify(doc));
+    };
+    if (opts.durable !== false) return put();
+    // In WAL mode, NORMAL writes the commit to the log without an fsync (this thread is not held
+    // for the disk); FULL is back for every other commit.
+    this.sql('PRAGMA synchronous = NORMAL').run();
+    try {
+      put();
+    } finally {
+      this.sql('PRAGMA synchronous = FULL').run();
+    }
   }
   async getDoc<T>(kind: string, accountId: string, id: string): Promise<T | undefined> {
     const r = this.sql('SELECT json FROM docs WHERE kind = ? AND account_id = ? AND id = ?').get(kind, accountId, id) as { json: string } | undefined;
