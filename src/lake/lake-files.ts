@@ -33,8 +33,11 @@ export function listFiles(dir: string, onlyDate?: string): LakeFile[] {
   return partitions(dir, onlyDate).flat();
 }
 
+/** Which days of a store to list: one date, or those a test keeps (a query's, pruned); all when absent. */
+export type Days = string | ((date: string) => boolean);
+
 /** Each partition's files (as partitionFiles lists them), in date order. */
-function partitions(dir: string, onlyDate?: string): LakeFile[][] {
+function partitions(dir: string, days?: Days): LakeFile[][] {
   let dates: string[];
   try {
     dates = readdirSync(dir);
@@ -44,7 +47,7 @@ function partitions(dir: string, onlyDate?: string): LakeFile[][] {
   const out: LakeFile[][] = [];
   for (const d of dates.sort()) {
     const m = DATE_RE.exec(d);
-    if (!m || (onlyDate !== undefined && m[1] !== onlyDate)) continue;
+    if (!m || (days !== undefined && !(typeof days === 'string' ? m[1] === days : days(m[1]!)))) continue;
     out.push(partitionFiles(join(dir, d), m[1]!));
   }
   return out;
@@ -58,9 +61,9 @@ const liveOf = new WeakMap<LakeFile[], LakeFile[]>();
  * worked out again only for a partition whose listing changed: a store keeps its replaced files
  * for hours, hundreds of them, and a query should not sort them all to find the few dozen it reads.
  */
-export function readableFiles(dir: string, onlyDate?: string): LakeFile[] {
+export function readableFiles(dir: string, days?: Days): LakeFile[] {
   const out: LakeFile[] = [];
-  for (const files of partitions(dir, onlyDate)) {
+  for (const files of partitions(dir, days)) {
     let live = liveOf.get(files);
     if (!live) liveOf.set(files, (live = liveFiles(files)));
     for (const f of live) out.push(f);

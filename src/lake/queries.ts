@@ -291,18 +291,19 @@ export class LakeQueries {
       state.conn = conn;
       this.running.set(doc.id, state);
       this.wake(doc.id);
-      // Each read of a store takes the store's files of the days it can need (time-range.ts);
-      // EventsScanned and BytesScanned count each file read once.
-      const live = new Map(doc.stores.map((id) => [id, readableFiles(storeDir(this.lakeRoot, doc.accountId, id))]));
-      const scanned = new Set<LakeFile>();
+      // Each read of a store takes the store's files of the days it can need (time-range.ts), and
+      // only those days are listed; EventsScanned and BytesScanned count each file read once.
+      const now = Date.now();
+      const scanned = new Map<string, LakeFile>();
       const sources = new Map<StoreRead, string>();
       for (const read of plan.prepared.reads) {
-        const files = live.get(read.storeId)!.filter((f) => inRange(f.date, read.range));
-        for (const f of files) scanned.add(f);
+        const range = read.range;
+        const files = readableFiles(storeDir(this.lakeRoot, doc.accountId, read.storeId), range && ((d) => inRange(d, range, now)));
+        for (const f of files) scanned.set(f.path, f);
         sources.set(read, files.length ? `read_parquet([${files.map((f) => sqlString(f.path)).join(', ')}], hive_partitioning = false)` : `(${TABLES[plan.kinds.get(read.storeId) ?? 'cloudtrail'].empty})`);
       }
-      const bytes = [...scanned].reduce((n, f) => n + f.bytes, 0);
-      const events = await this.rowsIn(conn, [...scanned]);
+      const bytes = [...scanned.values()].reduce((n, f) => n + f.bytes, 0);
+      const events = await this.rowsIn(conn, [...scanned.values()]);
       const sql = plan.prepared.from((read) => sources.get(read)!);
       timer = setTimeout(() => {
         state.timedOut = true;
