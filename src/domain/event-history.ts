@@ -51,7 +51,7 @@ export interface CountResult {
 export const MAX_BUCKETS = 1000;
 
 export interface LookupResult {
-  /** The page's events, as JSON in their wire form (lookup-events-wire.ts). */
+  /** The page's events, as JSON in their wire form (encoded where they were read). */
   Events: RawJson;
   NextToken?: string;
 }
@@ -156,17 +156,14 @@ export class EventHistory {
     return { Buckets, Total: found.reduce((t, b) => t + b.count, 0), BucketSeconds: bucketSeconds };
   }
 
-  async lookupEvents(accountId: string, region: string, req: LookupRequest, now = new Date()): Promise<LookupResult> {
-    return this.startLookup(accountId, region, req, undefined, now);
-  }
-
   /**
    * LookupEvents in two steps: the request is checked at once (its errors thrown here), and the
    * page it names is read after (the promise), so the caller can commit the call's record while
    * the page is read; `ownEventId` names that record, which the page leaves out (a call does not
-   * find itself). The read itself fails only when the store does.
+   * find itself). The read itself fails only when the store does. The page comes encoded by the
+   * event log's page encoder (the CloudTrail service's, lookup-events-wire.ts).
    */
-  startLookup(accountId: string, region: string, req: LookupRequest, ownEventId?: string, now = new Date()): Promise<LookupResult> {
+  lookupEvents(accountId: string, region: string, req: LookupRequest, ownEventId?: string, now = new Date()): Promise<LookupResult> {
     const { attribute, category } = this.attributeOf(req);
     const maxResults = req.MaxResults ?? 50;
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
@@ -185,7 +182,6 @@ export class EventHistory {
       }
       before = { timeMs: tok.t, seq: tok.s };
     }
-    // The page comes encoded from where it was read (lookup-events-wire.ts).
     const query = { accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, limit: maxResults, before, exclude: ownEventId };
     return this.log.lookupPage(query).then((page) => {
       const result: LookupResult = { Events: new RawJson(page.events) };

@@ -22,6 +22,7 @@ import { Accounts } from '../domain/accounts.js';
 import { userIdentityOf } from '../domain/identity.js';
 import { apiCallRecord } from '../domain/api-call-record.js';
 import { createCloudTrailService } from '../services/cloudtrail/index.js';
+import { LOOKUP_EVENTS_ENCODER } from '../services/cloudtrail/lookup-events-wire.js';
 import { createS3Service } from '../services/s3/index.js';
 import { INGEST_PATH, INGEST_SIGNING_NAME, createIngestService } from '../services/ingest/index.js';
 import { createEventsService } from '../services/events/index.js';
@@ -114,7 +115,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let eventLog: SqliteEventLog;
   try {
     metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
-    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'));
+    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER });
   } catch (err) {
     unlock();
     throw err;

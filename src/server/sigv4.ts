@@ -108,7 +108,7 @@ function fmt(d: Date): string {
 const signers = new Map<string, SignatureV4>();
 const SIGNERS_KEPT = 1000;
 
-function signerFor(cred: Credential, secret: string, isS3: boolean): SignatureV4 {
+function signerFor(cred: Credential, secret: string): SignatureV4 {
   const k = `${cred.accessKeyId}\n${secret}\n${cred.region}\n${cred.service}`;
   let signer = signers.get(k);
   if (!signer) {
@@ -118,7 +118,7 @@ function signerFor(cred: Credential, secret: string, isS3: boolean): SignatureV4
       region: cred.region,
       service: cred.service,
       sha256: NodeSha256,
-      uriEscapePath: !isS3,
+      uriEscapePath: cred.service !== 's3',
       applyChecksum: false,
     });
     signers.set(k, signer);
@@ -175,7 +175,7 @@ export async function verifySignature(req: SignedRequest, cred: Credential, secr
   }
   const hostHeader = headers.host ?? 'localhost';
   const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: hostHeader, path: req.path, query, headers, body: req.body });
-  const signer = signerFor(cred, secret, isS3);
+  const signer = signerFor(cred, secret);
   let expected: string | undefined;
   if (cred.presigned) {
     if (isS3 && !headers['x-amz-content-sha256']) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';

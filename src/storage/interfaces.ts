@@ -81,13 +81,21 @@ export interface HistoryRow extends Pick<IndexedEvent, 'eventId' | 'eventName' |
   json: string;
 }
 
-/** A lookup's page as text (see domain/lookup-events-wire.ts), with what its NextToken needs. */
+/** A lookup's page, encoded by the log's HistoryPageEncoder, with what its NextToken needs. */
 export interface HistoryPage {
-  /** The events, a JSON array in LookupEvents' wire form. */
+  /** The events as the encoder wrote them (LookupEvents' wire form, in the server). */
   events: string;
-  count: number;
   /** The last event of the page, when more events follow it. */
   next?: { timeMs: number; seq: number };
+}
+
+/**
+ * How pages are encoded, given to the event log by whoever answers with them (the CloudTrail
+ * service): the function, and the URL of a module exporting it as `encodePage`, for a reader thread.
+ */
+export interface HistoryPageEncoder {
+  encodePage(rows: readonly HistoryRow[]): string;
+  module: string;
 }
 
 export interface LogEntry {
@@ -114,7 +122,7 @@ export interface EventLog {
   append(events: IndexedEvent[]): Promise<Appended[]>;
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
-  /** A page of up to `q.limit` events (newest first) in LookupEvents' wire form, encoded where they are read. */
+  /** A page of up to `q.limit` events (newest first), encoded where they are read by the log's page encoder. */
   lookupPage(q: HistoryQuery): Promise<HistoryPage>;
   /** How many events match, per bucket (only buckets holding some), oldest first. */
   countHistory(q: HistoryCountQuery): Promise<BucketCount[]>;

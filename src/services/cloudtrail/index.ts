@@ -30,7 +30,7 @@ export function createCloudTrailService(deps: CloudTrailDeps): Json11Service {
     // holds no response), and the page leaves that record out. Only a failing store can fail the
     // read then: the call answers InternalFailure, and the server's log says so beside a record
     // that says it succeeded.
-    handler: async (input, ctx: RequestContext) => new AnswerLater(deps.history.startLookup(ctx.accountId, ctx.region, input, ctx.recordEventId)),
+    handler: async (input, ctx: RequestContext) => new AnswerLater(deps.history.lookupEvents(ctx.accountId, ctx.region, input, ctx.recordEventId)),
     memberErrors: {
       LookupAttributes: InvalidLookupAttributesException,
       MaxResults: InvalidMaxResultsException,

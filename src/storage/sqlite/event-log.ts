@@ -1,7 +1,8 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
+import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
 import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
@@ -57,8 +58,11 @@ export class SqliteEventLog implements EventLog {
   private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
   private readonly pageHere: (q: HistoryQuery) => HistoryPage;
 
-  /** `indexIntervalMs`: how often the maintenance thread indexes what the log has taken in. */
-  constructor(file: string, opts: { indexIntervalMs?: number } = {}) {
+  /**
+   * `indexIntervalMs`: how often the maintenance thread indexes what the log has taken in;
+   * `pageEncoder`: how lookupPage encodes its pages (the rows as JSON unless given).
+   */
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -73,8 +77,9 @@ export class SqliteEventLog implements EventLog {
     this.worker = startLogWorker(file, opts.indexIntervalMs);
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
-    this.pageHere = historyPager(this.readHistory);
-    this.reader = startHistoryReader(file);
+    const encoder = opts.pageEncoder ?? ROWS_AS_JSON;
+    this.pageHere = historyPager(this.readHistory, encoder.encodePage);
+    this.reader = startHistoryReader(file, encoder);
   }
 
   /**

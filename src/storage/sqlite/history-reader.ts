@@ -7,8 +7,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryQuery, HistoryRow } from '../interfaces.js';
-import { lookupEventsWire } from '../../domain/lookup-events-wire.js';
+import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryPageEncoder, HistoryQuery, HistoryRow } from '../interfaces.js';
 import { threadStall } from '../../failpoints.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
@@ -54,17 +53,16 @@ export function historyReader(db: Database.Database, stmt: (sql: string) => Data
 }
 
 /** A page of `q.limit` events, encoded: one more is read to learn whether the page has a next. */
-export function historyPager(read: (q: HistoryQuery) => HistoryRow[]): (q: HistoryQuery) => HistoryPage {
+export function historyPager(read: (q: HistoryQuery) => HistoryRow[], encodePage: (rows: readonly HistoryRow[]) => string): (q: HistoryQuery) => HistoryPage {
   return (q) => {
     // The caller's own record may have committed before this read (see HistoryQuery.exclude):
     // one more is read in case it is there, and it is left out.
     const own = q.exclude;
     let rows = read({ ...q, limit: q.limit + (own === undefined ? 1 : 2) });
     if (own !== undefined) rows = rows.filter((r) => r.eventId !== own);
-    if (rows.length > q.limit + 1) rows.length = q.limit + 1;
-    const shown = rows.length > q.limit ? rows.slice(0, q.limit) : rows;
+    const shown = rows.slice(0, q.limit);
     const last = shown[shown.length - 1];
-    return { events: lookupEventsWire(shown), count: shown.length, ...(rows.length > q.limit && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}) };
+    return { events: encodePage(shown), ...(rows.length > q.limit && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}) };
   };
 }
 
@@ -86,10 +84,10 @@ export interface HistoryReaderHandle {
 type Reply = { id: number; rows?: HistoryRow[]; page?: HistoryPage; counts?: BucketCount[]; error?: string };
 type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery };
 
-export function startHistoryReader(file: string): HistoryReaderHandle {
+export function startHistoryReader(file: string, encoder: HistoryPageEncoder): HistoryReaderHandle {
   // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
   // one every few lookups showed as latency spikes.
-  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   worker.unref();
   worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -143,7 +141,9 @@ export function startHistoryReader(file: string): HistoryReaderHandle {
 }
 
 if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string } | null)?.historyReaderFile) {
-  const file = (workerData as { historyReaderFile: string }).historyReaderFile;
+  const { historyReaderFile: file, pageEncoder } = workerData as { historyReaderFile: string; pageEncoder: string };
+  // Messages wait on the port until its listener is attached below.
+  const { encodePage } = (await import(pageEncoder)) as Pick<HistoryPageEncoder, 'encodePage'>;
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
@@ -152,7 +152,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);
   const counter = historyCounter(db, index);
-  const pager = historyPager(read);
+  const pager = historyPager(read, encodePage);
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m === 'stop') {
       db.close();

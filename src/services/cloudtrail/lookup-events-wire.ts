@@ -1,10 +1,11 @@
 /**
  * LookupEvents' Events as AWS JSON 1.1 sends them (EventTime in epoch seconds, the record itself
- * as the CloudTrailEvent string), encoded as text in one pass. The history reader thread encodes
- * each page where it reads it, so the request thread neither copies fifty records across threads
- * as objects nor encodes ~100 KB of them: it splices the text into the answer (RawJson).
+ * as the CloudTrailEvent string), encoded as text in one pass. The event log is given this module
+ * (HistoryPageEncoder) and its history reader thread encodes each page where it reads it, so the
+ * request thread neither copies fifty records across threads as objects nor encodes ~100 KB of
+ * them: it splices the text into the answer (RawJson).
  */
-import type { HistoryRow } from '../storage/interfaces.js';
+import type { HistoryPageEncoder, HistoryRow } from '../../storage/interfaces.js';
 
 /** A LookupEvents entry in its wire shape (members AWS leaves out when empty are left out). */
 interface WireLookupEvent {
@@ -19,7 +20,7 @@ interface WireLookupEvent {
   CloudTrailEvent: string;
 }
 
-export function lookupEventsWire(rows: readonly HistoryRow[]): string {
+export function encodePage(rows: readonly HistoryRow[]): string {
   const out: WireLookupEvent[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
@@ -38,3 +39,6 @@ export function lookupEventsWire(rows: readonly HistoryRow[]): string {
   }
   return JSON.stringify(out);
 }
+
+/** This module, as the event log takes it: the function, and where a thread can import it from. */
+export const LOOKUP_EVENTS_ENCODER: HistoryPageEncoder = { encodePage, module: import.meta.url };
