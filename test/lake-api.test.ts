@@ -350,3 +350,26 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
   await expectAwsError(ct.send(new GetImportCommand({ ImportId: '00000000-0000-4000-8000-000000000000' })), 'ImportNotFoundException');
   s3.destroy();
 });
+
+test('AWS Config item stores: ConfigurationItem is selected alone, a store cannot change kind, queries read its own columns', async () => {
+  const configOnly = [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ConfigurationItem'] }] }];
+  await expectAwsError(
+    ct.send(new CreateEventDataStoreCommand({ Name: 'mixed', AdvancedEventSelectors: [...configOnly, { FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }] })),
+    'InvalidEventSelectorsException',
+  );
+  await expectAwsError(ct.send(new CreateEventDataStoreCommand({ Name: 'mixed2', AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['ConfigurationItem', 'Management'] }] }] })), 'InvalidEventSelectorsException');
+  const cfg = await ct.send(new CreateEventDataStoreCommand({ Name: 'config-items', AdvancedEventSelectors: configOnly, TerminationProtectionEnabled: false }));
+  await expectAwsError(
+    ct.send(new UpdateEventDataStoreCommand({ EventDataStore: cfg.EventDataStoreArn, AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }] })),
+    'InvalidParameterException',
+  );
+  // An empty store of Config items answers queries over its own columns.
+  const id = cfg.EventDataStoreArn!.split('/').pop()!;
+  const q = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventData.resourceType, element_at(eventData.configuration, 'instanceType') AS t, eventData.relationships FROM ${id}` }));
+  await finished(q.QueryId!);
+  assert.deepEqual((await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }))).QueryResultRows, []);
+  // …and not over CloudTrail's.
+  const bad = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName FROM ${id}` }));
+  await finished(bad.QueryId!, 'FAILED');
+  assert.match((await ct.send(new DescribeQueryCommand({ QueryId: bad.QueryId }))).ErrorMessage!, /eventName|eventname/i);
+});

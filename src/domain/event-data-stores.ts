@@ -70,10 +70,15 @@ function checkRetention(days: number, mode: EventDataStoreDoc['billingMode']): v
   if (days < 7 || days > max) throw new InvalidParameterException(`RetentionPeriod must be between 7 and ${max} days for ${mode}.`);
 }
 
-/** Integration stores (only ActivityAuditLog selected) have their own table; every other store has CloudTrail's. */
-export function storeKind(store: Pick<EventDataStoreDoc, 'advancedEventSelectors'>): 'cloudtrail' | 'integration' {
+/**
+ * Integration stores (only ActivityAuditLog selected) and AWS Config item stores (only
+ * ConfigurationItem) have tables of their own; every other store has CloudTrail's.
+ */
+export function storeKind(store: Pick<EventDataStoreDoc, 'advancedEventSelectors'>): 'cloudtrail' | 'integration' | 'config' {
   const cats = store.advancedEventSelectors.flatMap((s) => s.FieldSelectors.filter((f) => f.Field === 'eventCategory').flatMap((f) => f.Equals ?? []));
-  return cats.length > 0 && cats.every((c) => c === 'ActivityAuditLog') ? 'integration' : 'cloudtrail';
+  if (cats.length > 0 && cats.every((c) => c === 'ActivityAuditLog')) return 'integration';
+  if (cats.length > 0 && cats.every((c) => c === 'ConfigurationItem')) return 'config';
+  return 'cloudtrail';
 }
 
 /** Does `store` keep `record`? (Its selectors, and its region unless multi-Region.) */
@@ -186,7 +191,7 @@ export class EventDataStores {
     if (input.AdvancedEventSelectors) {
       validateAdvancedEventSelectors(input.AdvancedEventSelectors, true);
       if (storeKind({ advancedEventSelectors: input.AdvancedEventSelectors }) !== storeKind(s)) {
-        throw new InvalidParameterException('A store cannot change between CloudTrail events and integration (ActivityAuditLog) events.');
+        throw new InvalidParameterException('A store cannot change between CloudTrail events, integration (ActivityAuditLog) events and AWS Config items (ConfigurationItem).');
       }
     }
     const billingMode = input.BillingMode ?? s.billingMode;

@@ -122,6 +122,11 @@ export function validateAdvancedEventSelectors(selectors: AdvancedEventSelector[
     if (categories.includes('NetworkActivity') && !seen.has('eventSource')) bad('Advanced event selectors for network activity events must have an eventSource field selector.');
   }
   if (values > 500) bad(`The advanced event selectors have ${values} values; the limit is 500.`);
+  // A Config item store keeps configuration items only (they have a table of their own).
+  const all = selectors.flatMap((s) => s.FieldSelectors.find((f) => f.Field === 'eventCategory')?.Equals ?? []);
+  if (all.includes('ConfigurationItem') && all.some((c) => c !== 'ConfigurationItem')) {
+    bad('ConfigurationItem cannot be selected together with other event categories: an event data store of AWS Config items keeps only configuration items.');
+  }
 }
 
 /** The values of a record a field selector looks at (several for resources.*). */

@@ -1,7 +1,8 @@
 /**
  * Lake imports (StartImport, GetImport, ListImports, StopImport, ListImportFailures): CloudTrail
  * log files (`{"Records":[…]}`, gzip or not — the layout trails write, from AWS or from opentrail)
- * under an S3 location are copied into event data stores, one file at a time, with progress. A
+ * under an S3 location are copied into event data stores, one file at a time, with progress; into
+ * AWS Config item stores, the history and snapshot files AWS Config delivers. A
  * file that cannot be read is listed as a failure and the rest go on; a stopped import started
  * again with its ImportId skips the files it has done.
  */
@@ -12,6 +13,7 @@ import type { Metastore } from '../storage/interfaces.js';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
 import { storeKind, type EventDataStores } from '../domain/event-data-stores.js';
 import type { CloudTrailRecord } from '../domain/record.js';
+import { configFileItems, configItemRecord } from '../domain/config-items.js';
 import type { LakeWriter } from './lake-writer.js';
 import {
   AccountHasOngoingImportException,
@@ -61,6 +63,33 @@ function parseUri(uri: string): { bucket: string; prefix: string } {
   return { bucket: m[1]!, prefix: m[2] ?? '' };
 }
 
+const invalidFile = (message: string): Error => Object.assign(new Error(message), { type: 'InvalidFileFormat' });
+
+function cloudTrailRecords(text: string): CloudTrailRecord[] {
+  try {
+    const records = (JSON.parse(text) as { Records?: CloudTrailRecord[] }).Records ?? [];
+    if (!Array.isArray(records)) throw new Error('Records is not a list');
+    return records;
+  } catch (e) {
+    throw invalidFile(`not a CloudTrail log file: ${(e as Error).message}`);
+  }
+}
+
+/** A Config history or snapshot file's items as Config item records; an item without what a record needs makes the file a failure. */
+function configRecords(text: string): CloudTrailRecord[] {
+  let items: Record<string, unknown>[];
+  try {
+    items = configFileItems(text);
+  } catch (e) {
+    throw invalidFile(`not an AWS Config history or snapshot file: ${(e as Error).message}`);
+  }
+  return items.map((ci, i) => {
+    const r = configItemRecord(ci);
+    if ('problem' in r) throw invalidFile(`configuration item ${i}: ${r.problem}`);
+    return r as unknown as CloudTrailRecord;
+  });
+}
+
 export class LakeImports {
   private readonly stopping = new Set<string>();
 
@@ -108,7 +137,7 @@ export class LakeImports {
     for (const ref of input.Destinations) {
       const s = await this.stores.get(accountId, region, ref);
       if (s.status === 'PENDING_DELETION') throw new InactiveEventDataStoreException(`The event data store ${s.arn} is pending deletion.`);
-      if (storeKind(s) !== 'cloudtrail') throw new InvalidEventDataStoreCategoryException(`The event data store ${s.arn} keeps integration events; imports bring CloudTrail events.`);
+      if (storeKind(s) === 'integration') throw new InvalidEventDataStoreCategoryException(`The event data store ${s.arn} keeps integration events; imports bring CloudTrail events or AWS Config items.`);
       stores.push(s);
     }
     const { bucket } = parseUri(input.ImportSource.S3.S3LocationUri);
@@ -154,13 +183,17 @@ export class LakeImports {
     try {
       const { bucket, prefix } = parseUri(d.source.S3.S3LocationUri);
       const { objects } = await listAllObjects(this.objects, bucket, { prefix });
-      const files = objects.map((o) => o.key).filter((k) => /\.json(\.gz)?$/.test(k) && !k.includes('/CloudTrail-Digest/'));
+      const stores = await Promise.all(d.destinations.map((arn) => this.stores.get(d.accountId, d.region, arn)));
+      const config = storeKind(stores[0]!) === 'config';
+      // CloudTrail imports read every log file but digests; Config imports what AWS Config delivers (not CloudTrail's folders).
+      const files = objects
+        .map((o) => o.key)
+        .filter((k) => /\.json(\.gz)?$/.test(k) && !k.includes('/CloudTrail-Digest/') && !(config && /\/CloudTrail(-Insight)?\//.test(k)));
       const dirOf = (k: string): string => k.slice(0, k.lastIndexOf('/') + 1);
       const prefixes = [...new Set(files.map(dirOf))];
       const done = new Set(d.done);
       d = { ...d, status: 'IN_PROGRESS', stats: { ...d.stats, PrefixesFound: prefixes.length } };
       await this.save(d);
-      const stores = await Promise.all(d.destinations.map((arn) => this.stores.get(d.accountId, d.region, arn)));
       for (const key of files) {
         if (this.stopping.has(id)) return;
         if (done.has(key)) continue;
@@ -174,13 +207,7 @@ export class LakeImports {
           } catch (e) {
             throw Object.assign(new Error(`not a gzip file: ${(e as Error).message}`), { type: 'InvalidFileFormat' });
           }
-          let records: CloudTrailRecord[];
-          try {
-            records = (JSON.parse(text) as { Records?: CloudTrailRecord[] }).Records ?? [];
-            if (!Array.isArray(records)) throw new Error('Records is not a list');
-          } catch (e) {
-            throw Object.assign(new Error(`not a CloudTrail log file: ${(e as Error).message}`), { type: 'InvalidFileFormat' });
-          }
+          const records = config ? configRecords(text) : cloudTrailRecords(text);
           const inRange = records.filter((r) => {
             const t = Date.parse(r?.eventTime);
             return !Number.isNaN(t) && (d.startMs === undefined || t >= d.startMs) && (d.endMs === undefined || t <= d.endMs);

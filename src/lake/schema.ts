@@ -187,10 +187,36 @@ export const INTEGRATION_COLUMNS: [string, string][] = [
   ['eventjson', S],
 ];
 
-export type StoreKind = 'cloudtrail' | 'integration';
+/**
+ * The table of AWS Config item stores (eventCategory ConfigurationItem, eventType
+ * AwsConfigurationItem): the configuration item is `eventdata`, with the field names of
+ * Config's ConfigurationItem (accountId, arn, …); JSON objects in it (configuration,
+ * supplementaryConfiguration, tags) are map<string,string> with nested JSON as text, as in
+ * CloudTrail's map columns, and `eventjson` is the whole record.
+ */
+export const CONFIG_COLUMNS: [string, string][] = [
+  ['eventversion', S],
+  ['eventcategory', S],
+  ['eventtype', S],
+  ['eventid', S],
+  ['eventtime', 'TIMESTAMP'],
+  ['awsregion', S],
+  ['recipientaccountid', S],
+  ['addendum', 'STRUCT(reason VARCHAR, updatedfields VARCHAR, originaluid VARCHAR, originaleventid VARCHAR)'],
+  [
+    'eventdata',
+    `STRUCT(configurationitemversion VARCHAR, configurationitemcapturetime VARCHAR, configurationitemstatus VARCHAR, configurationstateid VARCHAR,
+      accountid VARCHAR, resourcetype VARCHAR, resourceid VARCHAR, resourcename VARCHAR, arn VARCHAR, awsregion VARCHAR, availabilityzone VARCHAR,
+      resourcecreationtime VARCHAR, configuration ${MAP}, supplementaryconfiguration ${MAP}, relatedevents VARCHAR[],
+      relationships STRUCT(name VARCHAR, resourcetype VARCHAR, resourceid VARCHAR, resourcename VARCHAR)[], tags ${MAP})`,
+  ],
+  ['eventjson', S],
+];
+
+export type StoreKind = 'cloudtrail' | 'integration' | 'config';
 
 /** Every store table's column names (lower case). */
-export const LAKE_COLUMN_NAMES: ReadonlySet<string> = new Set([...LAKE_COLUMNS, ...INTEGRATION_COLUMNS].map(([c]) => c));
+export const LAKE_COLUMN_NAMES: ReadonlySet<string> = new Set([...LAKE_COLUMNS, ...INTEGRATION_COLUMNS, ...CONFIG_COLUMNS].map(([c]) => c));
 
 const emptyOf = (cols: [string, string][]): string => `SELECT * FROM (SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${t}) AS ${c}`).join(', ')}) WHERE false`;
 const readColumnsOf = (cols: [string, string][]): string => `{${cols.map(([c, t]) => `'${c}': '${t.replace(/\s+/g, ' ')}'`).join(', ')}}`;
@@ -198,7 +224,47 @@ const readColumnsOf = (cols: [string, string][]): string => `{${cols.map(([c, t]
 export const TABLES: Record<StoreKind, { empty: string; readColumns: string; row: (r: CloudTrailRecord & Obj, json: string) => Obj }> = {
   cloudtrail: { empty: emptyOf(LAKE_COLUMNS), readColumns: readColumnsOf(LAKE_COLUMNS), row: (r, json) => lakeRow(r, json) },
   integration: { empty: emptyOf(INTEGRATION_COLUMNS), readColumns: readColumnsOf(INTEGRATION_COLUMNS), row: (r, json) => integrationRow(r, json) },
+  config: { empty: emptyOf(CONFIG_COLUMNS), readColumns: readColumnsOf(CONFIG_COLUMNS), row: (r, json) => configRow(r, json) },
 };
+
+const addendumOf = (add: Obj | undefined): Obj | null =>
+  add ? { reason: str(add.reason), updatedfields: str(add.updatedFields), originaluid: str(add.originalUID), originaleventid: str(add.originalEventID) } : null;
+
+/** One ConfigurationItem record (domain/config-items.ts) as one row of a Config item store. */
+export function configRow(r: CloudTrailRecord & Obj, json: string): Obj {
+  const d = (r.eventData ?? {}) as Obj;
+  const rel = Array.isArray(d.relationships) ? (d.relationships as Obj[]) : null;
+  return {
+    eventversion: str(r.eventVersion),
+    eventcategory: str(r.eventCategory),
+    eventtype: str(r.eventType),
+    eventid: str(r.eventID),
+    eventtime: lakeTime(r.eventTime),
+    awsregion: str(r.awsRegion),
+    recipientaccountid: str(r.recipientAccountId),
+    addendum: addendumOf(r.addendum as Obj | undefined),
+    eventdata: {
+      configurationitemversion: str(d.configurationItemVersion),
+      configurationitemcapturetime: str(d.configurationItemCaptureTime),
+      configurationitemstatus: str(d.configurationItemStatus),
+      configurationstateid: str(d.configurationStateId),
+      accountid: str(d.accountId),
+      resourcetype: str(d.resourceType),
+      resourceid: str(d.resourceId),
+      resourcename: str(d.resourceName),
+      arn: str(d.arn),
+      awsregion: str(d.awsRegion),
+      availabilityzone: str(d.availabilityZone),
+      resourcecreationtime: str(d.resourceCreationTime),
+      configuration: asMap(d.configuration),
+      supplementaryconfiguration: asMap(d.supplementaryConfiguration),
+      relatedevents: Array.isArray(d.relatedEvents) ? d.relatedEvents.map(str) : null,
+      relationships: rel ? rel.map((x) => ({ name: str(x?.name), resourcetype: str(x?.resourceType), resourceid: str(x?.resourceId), resourcename: str(x?.resourceName) })) : null,
+      tags: asMap(d.tags),
+    },
+    eventjson: json,
+  };
+}
 
 /** One ActivityAuditLog record as one row of an integration store. */
 export function integrationRow(r: CloudTrailRecord & Obj, json: string): Obj {
@@ -214,7 +280,7 @@ export function integrationRow(r: CloudTrailRecord & Obj, json: string): Obj {
     eventtime: lakeTime(r.eventTime),
     awsregion: str(r.awsRegion),
     recipientaccountid: str(r.recipientAccountId),
-    addendum: add ? { reason: str(add.reason), updatedfields: str(add.updatedFields), originaluid: str(add.originalUID), originaleventid: str(add.originalEventID) } : null,
+    addendum: addendumOf(add),
     metadata: { ingestiontime: lakeTime(meta.ingestionTime), channelarn: str(meta.channelARN) },
     eventdata: {
       version: str(d.version),
