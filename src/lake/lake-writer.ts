@@ -143,7 +143,9 @@ export class LakeWriter {
     const reader = lakeReader(s.id);
     const { seq } = await this.log.getReaderState(reader);
     if (s.status === 'PENDING_DELETION') return false;
-    if (s.status === 'STOPPED_INGESTION' || s.status === 'STOPPING_INGESTION') {
+    // AWS Config items come in by import only: no event in the log is one (the ingest API takes
+    // no ConfigurationItem records), so a Config item store passes over the log without reading it.
+    if (s.status === 'STOPPED_INGESTION' || s.status === 'STOPPING_INGESTION' || storeKind(s) === 'config') {
       // Events while ingestion is stopped are not kept, as in CloudTrail Lake.
       const last = await this.log.lastSeq();
       if (last > seq) await this.log.setReaderState(reader, last, null);
