@@ -343,6 +343,21 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
   await finished(q.QueryId!);
   const rows = (await ct.send(new GetQueryResultsCommand({ QueryId: q.QueryId }))).QueryResultRows!;
   assert.deepEqual(rows.map((r) => [r[0]!.eventName, r[1]!.n]), [['Imported1', '5'], ['Imported2', '7']]);
+  // The bucket gets a new file and is imported again: the files imported before replace what they
+  // brought (no event twice); the new one adds its own.
+  await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1215Z_d.json.gz`, Body: file(3, 4) }));
+  const again = await ct.send(new StartImportCommand({ Destinations: [eds.EventDataStoreArn!], ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } } }));
+  assert.notEqual(again.ImportId, started.ImportId);
+  let second = await ct.send(new GetImportCommand({ ImportId: again.ImportId }));
+  for (let i = 0; i < 500 && second.ImportStatus !== 'COMPLETED'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    second = await ct.send(new GetImportCommand({ ImportId: again.ImportId }));
+  }
+  assert.equal(second.ImportStatistics?.EventsCompleted, 16);
+  const q2 = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n, count(DISTINCT eventID) AS ids FROM ${id} WHERE eventName LIKE 'Imported%' GROUP BY 1 ORDER BY 1` }));
+  await finished(q2.QueryId!);
+  const rows2 = (await ct.send(new GetQueryResultsCommand({ QueryId: q2.QueryId }))).QueryResultRows!;
+  assert.deepEqual(rows2.map((r) => [r[0]!.eventName, r[1]!.n, r[2]!.ids]), [['Imported1', '5', '5'], ['Imported2', '7', '7'], ['Imported3', '4', '4']]);
   await expectAwsError(
     ct.send(new StartImportCommand({ Destinations: [eds.EventDataStoreArn!], ImportSource: { S3: { S3LocationUri: 's3://no-such-bucket/x', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: 'arn:aws:iam::1:role/x' } } })),
     'InvalidImportSourceException',

@@ -4,7 +4,8 @@
  * under an S3 location are copied into event data stores, one file at a time, with progress; into
  * AWS Config item stores, the history and snapshot files AWS Config delivers. A
  * file that cannot be read is listed as a failure and the rest go on; a stopped import started
- * again with its ImportId skips the files it has done.
+ * again with its ImportId skips the files it has done; a file imported again (by any import, with
+ * the same time range) replaces what it brought before instead of adding its events twice.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -212,7 +213,9 @@ export class LakeImports {
             const t = Date.parse(r?.eventTime);
             return !Number.isNaN(t) && (d.startMs === undefined || t >= d.startMs) && (d.endMs === undefined || t <= d.endMs);
           });
-          const tag = `${id}-${createHash('sha1').update(key).digest('hex').slice(0, 16)}`;
+          // Named by the file and the time range taken, not by the import: importing the same file
+          // again (a bucket AWS Config or a trail keeps delivering to) replaces what it brought.
+          const tag = createHash('sha1').update(`${location}\u0000${d.startMs ?? ''}\u0000${d.endMs ?? ''}`).digest('hex').slice(0, 32);
           let n = 0;
           for (const s of stores) n = await this.writer.writeImported(s, inRange, tag);
           d = { ...d, stats: { ...d.stats, FilesCompleted: d.stats.FilesCompleted + 1, EventsCompleted: d.stats.EventsCompleted + n } };

@@ -20,7 +20,7 @@ export interface LakeFile {
 }
 
 const FILE_RE = /^(\d+)-(\d+)\.parquet$/;
-/** Files written by an import (StartImport): `imp-<import id>-<file hash>.parquet`. */
+/** Files written by an import (StartImport): `imp-<hash of the file imported and the time range>.parquet`. */
 const IMPORT_RE = /^imp-[A-Za-z0-9-]+\.parquet$/;
 const DATE_RE = /^eventdate=(\d{4}-\d\d-\d\d)$/;
 
