@@ -14,7 +14,7 @@ import type { Metastore } from '../storage/interfaces.js';
 import { listAllObjects, type ObjectStore } from '../storage/object-store.js';
 import { storeKind, type EventDataStores } from '../domain/event-data-stores.js';
 import type { CloudTrailRecord } from '../domain/record.js';
-import { configFileItems, configItemRecord } from '../domain/config-items.js';
+import { configFileItems, configItemRecord, type ConfigItemRecord } from '../domain/config-items.js';
 import type { LakeWriter } from './lake-writer.js';
 import {
   AccountHasOngoingImportException,
@@ -77,7 +77,7 @@ function cloudTrailRecords(text: string): CloudTrailRecord[] {
 }
 
 /** A Config history or snapshot file's items as Config item records; an item without what a record needs makes the file a failure. */
-function configRecords(text: string): CloudTrailRecord[] {
+function configRecords(text: string): ConfigItemRecord[] {
   let items: Record<string, unknown>[];
   try {
     items = configFileItems(text);
@@ -87,7 +87,7 @@ function configRecords(text: string): CloudTrailRecord[] {
   return items.map((ci, i) => {
     const r = configItemRecord(ci);
     if ('problem' in r) throw invalidFile(`configuration item ${i}: ${r.problem}`);
-    return r as unknown as CloudTrailRecord;
+    return r;
   });
 }
 

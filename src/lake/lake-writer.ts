@@ -13,6 +13,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { EventLog } from '../storage/interfaces.js';
 import type { CloudTrailRecord } from '../domain/record.js';
+import type { ConfigItemRecord } from '../domain/config-items.js';
 import { storeKeeps, storeKind, type EventDataStoreDoc, type EventDataStores } from '../domain/event-data-stores.js';
 import { lakeTime, TABLES } from './schema.js';
 import { fileWritten, forgetFile, knownRows, listFiles, liveFiles, readableFiles, storeDir, type LakeFile } from './lake-files.js';
@@ -181,11 +182,11 @@ export class LakeWriter {
   }
 
   /**
-   * Records imported from CloudTrail log files (StartImport) into a store, as `imp-<tag>.parquet`
-   * per date: not from the event log, so outside compaction; a repeated import of the same file
-   * rewrites the same files.
+   * Records imported (StartImport: CloudTrail log files, or AWS Config's files into a Config item
+   * store) into a store, as `imp-<tag>.parquet` per date: not from the event log, so outside
+   * compaction; a repeated import of the same file rewrites the same files.
    */
-  async writeImported(s: EventDataStoreDoc, records: CloudTrailRecord[], tag: string): Promise<number> {
+  async writeImported(s: EventDataStoreDoc, records: readonly (CloudTrailRecord | ConfigItemRecord)[], tag: string): Promise<number> {
     const table = TABLES[storeKind(s)];
     const byDate = new Map<string, string[]>();
     let n = 0;
