@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, GetImportCommand, type GetImportCommandOutput } from '@aws-sdk/client-cloudtrail';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -202,4 +202,14 @@ export async function webhook(status: () => number = () => 200): Promise<{ url: 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** GetImport until the import has COMPLETED (at most ~10 s); its last answer, whatever the status. */
+export async function importCompleted(ct: CloudTrailClient, importId: string | undefined): Promise<GetImportCommandOutput> {
+  let got = await ct.send(new GetImportCommand({ ImportId: importId }));
+  for (let i = 0; i < 500 && got.ImportStatus !== 'COMPLETED'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    got = await ct.send(new GetImportCommand({ ImportId: importId }));
+  }
+  return got;
 }

@@ -23,7 +23,7 @@ import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, 
 import { gzipSync } from 'node:zlib';
 import { GetImportCommand, ListImportFailuresCommand, ListImportsCommand, ListPublicKeysCommand, StartImportCommand, StopImportCommand } from '@aws-sdk/client-cloudtrail';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { ACCOUNT, KEY, SECRET, expectAwsError, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, expectAwsError, importCompleted, startTestServer, type TestServer } from './helpers.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 
 let ts: TestServer;
@@ -324,11 +324,7 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
       ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } },
     }),
   );
-  let got = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
-  for (let i = 0; i < 500 && got.ImportStatus !== 'COMPLETED'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    got = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
-  }
+  const got = await importCompleted(ct, started.ImportId);
   assert.equal(got.ImportStatus, 'COMPLETED');
   assert.deepEqual(got.ImportStatistics, { PrefixesFound: 1, PrefixesCompleted: 1, FilesCompleted: 2, EventsCompleted: 12, FailedEntries: 1 });
   const failures = (await ct.send(new ListImportFailuresCommand({ ImportId: started.ImportId }))).Failures!;
@@ -348,11 +344,7 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
   await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1215Z_d.json.gz`, Body: file(3, 4) }));
   const again = await ct.send(new StartImportCommand({ Destinations: [eds.EventDataStoreArn!], ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } } }));
   assert.notEqual(again.ImportId, started.ImportId);
-  let second = await ct.send(new GetImportCommand({ ImportId: again.ImportId }));
-  for (let i = 0; i < 500 && second.ImportStatus !== 'COMPLETED'; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    second = await ct.send(new GetImportCommand({ ImportId: again.ImportId }));
-  }
+  const second = await importCompleted(ct, again.ImportId);
   assert.equal(second.ImportStatistics?.EventsCompleted, 16);
   const q2 = await ct.send(new StartQueryCommand({ QueryStatement: `SELECT eventName, count(*) AS n, count(DISTINCT eventID) AS ids FROM ${id} WHERE eventName LIKE 'Imported%' GROUP BY 1 ORDER BY 1` }));
   await finished(q2.QueryId!);

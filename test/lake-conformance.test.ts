@@ -18,7 +18,6 @@ import {
   CreateEventDataStoreCommand,
   StopEventDataStoreIngestionCommand,
   DescribeQueryCommand,
-  GetImportCommand,
   GetQueryResultsCommand,
   ListImportFailuresCommand,
   StartImportCommand,
@@ -26,7 +25,7 @@ import {
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ACCOUNT, KEY, SECRET, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, importCompleted, startTestServer, type TestServer } from './helpers.js';
 import { SignedHttp } from '../src/client/signed-http.js';
 import { prepareQuery, TRINO_SETUP } from '../src/lake/sql.js';
 import { configItems, configSampleRows, CONFIG_SAMPLE_FILES } from './lake-config-items.js';
@@ -201,11 +200,7 @@ before(async () => {
       ImportSource: { S3: { S3LocationUri: 's3://config-bucket/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } },
     }),
   );
-  let imp = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
-  for (let i = 0; i < 500 && imp.ImportStatus !== 'COMPLETED'; i++) {
-    await new Promise((res) => setTimeout(res, 20));
-    imp = await ct.send(new GetImportCommand({ ImportId: started.ImportId }));
-  }
+  const imp = await importCompleted(ct, started.ImportId);
   assert.equal(imp.ImportStatus, 'COMPLETED');
   // The history and snapshot files are imported; the CloudTrail log file beside them is not a Config file and is left alone; the broken one is a failure.
   assert.deepEqual(imp.ImportStatistics, { PrefixesFound: 3, PrefixesCompleted: 3, FilesCompleted: 2, EventsCompleted: configItems().length, FailedEntries: 1 });

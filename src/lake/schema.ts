@@ -167,8 +167,8 @@ export function lakeRow(r: CloudTrailRecord & Obj, json: string): Obj {
   };
 }
 
-/** The table of integration stores (eventCategory ActivityAuditLog: events sent through channels with PutAuditEvents). */
-export const INTEGRATION_COLUMNS: [string, string][] = [
+/** The columns CloudTrail's envelope gives the tables whose event is `eventdata` (integration and Config item stores). */
+const ENVELOPE_COLUMNS: [string, string][] = [
   ['eventversion', S],
   ['eventcategory', S],
   ['eventtype', S],
@@ -177,6 +177,26 @@ export const INTEGRATION_COLUMNS: [string, string][] = [
   ['awsregion', S],
   ['recipientaccountid', S],
   ['addendum', 'STRUCT(reason VARCHAR, updatedfields VARCHAR, originaluid VARCHAR, originaleventid VARCHAR)'],
+];
+
+/** The envelope of a record whose event is `eventData`, as the first columns of its row. */
+function envelopeRow(r: CloudTrailRecord & Obj): Obj {
+  const add = r.addendum as Obj | undefined;
+  return {
+    eventversion: str(r.eventVersion),
+    eventcategory: str(r.eventCategory),
+    eventtype: str(r.eventType),
+    eventid: str(r.eventID),
+    eventtime: lakeTime(r.eventTime),
+    awsregion: str(r.awsRegion),
+    recipientaccountid: str(r.recipientAccountId),
+    addendum: add ? { reason: str(add.reason), updatedfields: str(add.updatedFields), originaluid: str(add.originalUID), originaleventid: str(add.originalEventID) } : null,
+  };
+}
+
+/** The table of integration stores (eventCategory ActivityAuditLog: events sent through channels with PutAuditEvents). */
+export const INTEGRATION_COLUMNS: [string, string][] = [
+  ...ENVELOPE_COLUMNS,
   ['metadata', 'STRUCT(ingestiontime TIMESTAMP, channelarn VARCHAR)'],
   [
     'eventdata',
@@ -195,14 +215,7 @@ export const INTEGRATION_COLUMNS: [string, string][] = [
  * CloudTrail's map columns, and `eventjson` is the whole record.
  */
 export const CONFIG_COLUMNS: [string, string][] = [
-  ['eventversion', S],
-  ['eventcategory', S],
-  ['eventtype', S],
-  ['eventid', S],
-  ['eventtime', 'TIMESTAMP'],
-  ['awsregion', S],
-  ['recipientaccountid', S],
-  ['addendum', 'STRUCT(reason VARCHAR, updatedfields VARCHAR, originaluid VARCHAR, originaleventid VARCHAR)'],
+  ...ENVELOPE_COLUMNS,
   [
     'eventdata',
     `STRUCT(configurationitemversion VARCHAR, configurationitemcapturetime VARCHAR, configurationitemstatus VARCHAR, configurationstateid VARCHAR,
@@ -227,22 +240,12 @@ export const TABLES: Record<StoreKind, { empty: string; readColumns: string; row
   config: { empty: emptyOf(CONFIG_COLUMNS), readColumns: readColumnsOf(CONFIG_COLUMNS), row: (r, json) => configRow(r, json) },
 };
 
-const addendumOf = (add: Obj | undefined): Obj | null =>
-  add ? { reason: str(add.reason), updatedfields: str(add.updatedFields), originaluid: str(add.originalUID), originaleventid: str(add.originalEventID) } : null;
-
 /** One ConfigurationItem record (domain/config-items.ts) as one row of a Config item store. */
 export function configRow(r: CloudTrailRecord & Obj, json: string): Obj {
   const d = (r.eventData ?? {}) as Obj;
   const rel = Array.isArray(d.relationships) ? (d.relationships as Obj[]) : null;
   return {
-    eventversion: str(r.eventVersion),
-    eventcategory: str(r.eventCategory),
-    eventtype: str(r.eventType),
-    eventid: str(r.eventID),
-    eventtime: lakeTime(r.eventTime),
-    awsregion: str(r.awsRegion),
-    recipientaccountid: str(r.recipientAccountId),
-    addendum: addendumOf(r.addendum as Obj | undefined),
+    ...envelopeRow(r),
     eventdata: {
       configurationitemversion: str(d.configurationItemVersion),
       configurationitemcapturetime: str(d.configurationItemCaptureTime),
@@ -271,16 +274,8 @@ export function integrationRow(r: CloudTrailRecord & Obj, json: string): Obj {
   const d = (r.eventData ?? {}) as Obj;
   const u = (d.userIdentity ?? {}) as Obj;
   const meta = (r.metadata ?? {}) as Obj;
-  const add = r.addendum as Obj | undefined;
   return {
-    eventversion: str(r.eventVersion),
-    eventcategory: str(r.eventCategory),
-    eventtype: str(r.eventType),
-    eventid: str(r.eventID),
-    eventtime: lakeTime(r.eventTime),
-    awsregion: str(r.awsRegion),
-    recipientaccountid: str(r.recipientAccountId),
-    addendum: addendumOf(add),
+    ...envelopeRow(r),
     metadata: { ingestiontime: lakeTime(meta.ingestionTime), channelarn: str(meta.channelARN) },
     eventdata: {
       version: str(d.version),
