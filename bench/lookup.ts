@@ -159,8 +159,14 @@ async function main(): Promise<void> {
   const serverMs = ((cpuSeconds(server.pid) - serverCpu0) * 1000) / total;
   const c = process.cpuUsage(clientCpu0);
   const clientMs = (c.user + c.system) / 1000 / total;
+  // How many of the entries served came encoded from the reader's cache rather than from the log.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const served = (source: string): number => Number(new RegExp(`opentrail_lookup_entries_total\\{source="${source}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
   await server.stop();
   process.stdout.write(`\nCPU per lookup: server ${serverMs.toFixed(2)} ms, ${CLIENT} client ${clientMs.toFixed(2)} ms (both on this machine's ${cpus().length} cores)\n`);
+  const fromCache = served('cache');
+  const fromLog = served('log');
+  process.stdout.write(`entries served (warmup included): ${fromCache.toLocaleString()} kept encoded from earlier pages, ${fromLog.toLocaleString()} read from the log (${((100 * fromCache) / Math.max(1, fromCache + fromLog)).toFixed(0)}% kept)\n`);
   process.stdout.write(`\n${rows.join('\n')}\n\nworst p99: ${worstP99.toFixed(1)} ms (goal < 20 ms); lowest rate: ${Math.round(minRps)} lookups/s (goal > 1000)\n`);
 }
 

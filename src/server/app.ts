@@ -115,7 +115,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let eventLog: SqliteEventLog;
   try {
     metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
-    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER });
+    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER, encodedCacheMiB: config.lookupCacheMiB });
   } catch (err) {
     unlock();
     throw err;
@@ -211,6 +211,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (req.method === 'GET' && url.pathname === '/metrics') {
       metrics.ingestBacklog.set(ingest.backlog);
       metrics.historyIndexLag.set(await eventLog.indexLag());
+      for (const source of ['cache', 'log'] as const) {
+        const served = source === 'cache' ? eventLog.pageEntries.cached : eventLog.pageEntries.read;
+        const counted = (await metrics.lookupEntries.get()).values.find((v) => v.labels.source === source)?.value ?? 0;
+        if (served > counted) metrics.lookupEntries.inc({ source }, served - counted);
+      }
       const body = await metrics.registry.metrics();
       send(res, { statusCode: 200, headers: { 'content-type': metrics.registry.contentType, 'x-amzn-requestid': requestId }, body });
       return;

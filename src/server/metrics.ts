@@ -26,6 +26,12 @@ export class Metrics {
     help: 'Events waiting to be committed',
     registers: [this.registry],
   });
+  readonly lookupEntries = new Counter({
+    name: 'opentrail_lookup_entries_total',
+    help: 'LookupEvents entries served, by source: encoded entries kept from earlier pages (cache) or rows read from the event log (log)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly historyIndexLag = new Gauge({
     name: 'opentrail_history_index_lag',
     help: 'Committed events the LookupEvents history index has not reached yet',

@@ -87,14 +87,20 @@ export interface HistoryPage {
   events: string;
   /** The last event of the page, when more events follow it. */
   next?: { timeMs: number; seq: number };
+  /** Entries read from the log for this page, and entries that came encoded from the cache. */
+  read?: number;
+  cached?: number;
 }
 
 /**
  * How pages are encoded, given to the event log by whoever answers with them (the CloudTrail
- * service): the function, and the URL of a module exporting it as `encodePage`, for a reader thread.
+ * service): the function that encodes one event as an element of the page's JSON array, and the
+ * URL of a module exporting it as `encodeEvent`, for a reader thread. A page is its events'
+ * elements in a JSON array; an event's element must depend on the event alone (it is kept and
+ * used again in later pages).
  */
 export interface HistoryPageEncoder {
-  encodePage(rows: readonly HistoryRow[]): string;
+  encodeEvent(row: HistoryRow): string;
   module: string;
 }
 

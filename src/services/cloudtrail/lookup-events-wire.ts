@@ -1,9 +1,9 @@
 /**
  * LookupEvents' Events as AWS JSON 1.1 sends them (EventTime in epoch seconds, the record itself
- * as the CloudTrailEvent string), encoded as text in one pass. The event log is given this module
- * (HistoryPageEncoder) and its history reader thread encodes each page where it reads it, so the
- * request thread neither copies fifty records across threads as objects nor encodes ~100 KB of
- * them: it splices the text into the answer (RawJson).
+ * as the CloudTrailEvent string), encoded as text. The event log is given this module (HistoryPageEncoder)
+ * and its history reader thread encodes each event where it reads it (and keeps the text for the
+ * next page that shows it), so the request thread neither copies fifty records across threads as
+ * objects nor encodes ~100 KB of them: it splices the page's text into the answer (RawJson).
  */
 import type { HistoryPageEncoder, HistoryRow } from '../../storage/interfaces.js';
 
@@ -20,25 +20,21 @@ interface WireLookupEvent {
   CloudTrailEvent: string;
 }
 
-export function encodePage(rows: readonly HistoryRow[]): string {
-  const out: WireLookupEvent[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    const ev: WireLookupEvent = {
-      EventId: r.eventId,
-      EventName: r.eventName,
-      EventTime: r.timeMs / 1000,
-      EventSource: r.eventSource,
-      Resources: r.resources.map((x) => (x.type === null ? { ResourceName: x.name } : { ResourceType: x.type, ResourceName: x.name })),
-      CloudTrailEvent: r.json,
-    };
-    if (r.readOnly !== null) ev.ReadOnly = String(r.readOnly);
-    if (r.accessKeyId) ev.AccessKeyId = r.accessKeyId;
-    if (r.username) ev.Username = r.username;
-    out[i] = ev;
-  }
-  return JSON.stringify(out);
+/** One entry of the Events array, as JSON text. */
+export function encodeEvent(r: HistoryRow): string {
+  const ev: WireLookupEvent = {
+    EventId: r.eventId,
+    EventName: r.eventName,
+    EventTime: r.timeMs / 1000,
+    EventSource: r.eventSource,
+    Resources: r.resources.map((x) => (x.type === null ? { ResourceName: x.name } : { ResourceType: x.type, ResourceName: x.name })),
+    CloudTrailEvent: r.json,
+  };
+  if (r.readOnly !== null) ev.ReadOnly = String(r.readOnly);
+  if (r.accessKeyId) ev.AccessKeyId = r.accessKeyId;
+  if (r.username) ev.Username = r.username;
+  return JSON.stringify(ev);
 }
 
 /** This module, as the event log takes it: the function, and where a thread can import it from. */
-export const LOOKUP_EVENTS_ENCODER: HistoryPageEncoder = { encodePage, module: import.meta.url };
+export const LOOKUP_EVENTS_ENCODER: HistoryPageEncoder = { encodeEvent, module: import.meta.url };

@@ -5,6 +5,7 @@ import { openSqlite, statementCache } from './open.js';
 import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
+import { EncodedEvents } from './encoded-events.js';
 import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
@@ -60,9 +61,10 @@ export class SqliteEventLog implements EventLog {
 
   /**
    * `indexIntervalMs`: how often the maintenance thread indexes what the log has taken in;
-   * `pageEncoder`: how lookupPage encodes its pages (the rows as JSON unless given).
+   * `pageEncoder`: how lookupPage encodes its pages (the rows as JSON unless given);
+   * `encodedCacheMiB`: how much encoded text of events lookups keep for later pages (default 64 MiB).
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -78,8 +80,11 @@ export class SqliteEventLog implements EventLog {
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
     const encoder = opts.pageEncoder ?? ROWS_AS_JSON;
-    this.pageHere = historyPager(this.readHistory, encoder.encodePage);
-    this.reader = startHistoryReader(file, encoder);
+    // Characters, not bytes: the records' text is mostly ASCII, one byte a character in V8.
+    const cacheChars = Math.round((opts.encodedCacheMiB ?? 64) * 2 ** 20);
+    // This connection serves pages only when the reader thread has gone: it keeps nothing.
+    this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
+    this.reader = startHistoryReader(file, encoder, cacheChars);
   }
 
   /**
@@ -113,8 +118,14 @@ export class SqliteEventLog implements EventLog {
     return this.onReader(() => this.reader.lookup(q), () => this.readHistory(q));
   }
 
+  /** LookupEvents entries served so far: encoded entries kept from earlier pages, and rows read. */
+  readonly pageEntries = { cached: 0, read: 0 };
+
   async lookupPage(q: HistoryQuery): Promise<HistoryPage> {
-    return this.onReader(() => this.reader.page(q), () => this.pageHere(q));
+    const page = await this.onReader(() => this.reader.page(q), () => this.pageHere(q));
+    this.pageEntries.cached += page.cached ?? 0;
+    this.pageEntries.read += page.read ?? 0;
+    return page;
   }
 
   /** A histogram over a million events is a long range scan: off this thread too. */
@@ -180,13 +191,20 @@ export class SqliteEventLog implements EventLog {
     // locks up front, waiting their turn: a deferred transaction would fail when a commit came
     // between its read and its write.
     const take = this.db.transaction((): number => this.history.takeExpired(beforeMs, 5000).length);
-    const remove = this.db.transaction((seqs: number[]) => this.stmt('DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))').run(JSON.stringify(seqs)).changes);
+    // The newest row stays, even expired (its index entries go, so no lookup shows it): SQLite
+    // numbers a new row one past the largest left, and a log emptied by a purge would number its
+    // next events from 1 again, below every reader's checkpoint and the index's mark — they would
+    // never be delivered, matched or found.
+    const remove = this.db.transaction((seqs: number[]) =>
+      this.stmt('DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?)) AND seq < (SELECT max(seq) FROM events)').run(JSON.stringify(seqs)),
+    );
+    /** Events taken out of the history (their rows deleted, but for the newest row of the log). */
     const finish = (): number => {
       const seqs = this.history.toDelete();
       if (seqs.length === 0) return 0;
-      const n = remove.immediate(seqs);
+      remove.immediate(seqs);
       this.history.deleted();
-      return n;
+      return seqs.length;
     };
     let total = finish();
     for (;;) {
@@ -195,6 +213,9 @@ export class SqliteEventLog implements EventLog {
       await new Promise((r) => setImmediate(r));
       if (!this.db.open) return total;
     }
+    // The reader thread's encoded entries of purged events would never be asked for again; they
+    // go now rather than wait to be pushed out.
+    if (total > 0 && this.reader.alive) await this.reader.forgetEncoded().catch(() => undefined);
     return total;
   }
 

@@ -115,6 +115,15 @@ export const KIND: Record<LookupKey | 'Time', number> = {
   ResourceName: 8,
 };
 
+/** Most entries a LookupEvents page finds: 50 shown, one to learn of a next, one the caller's own. */
+const PAGE_CAP = 52;
+
+/** The LIMIT written into a find statement for `limit` (a whole number, checked: it becomes SQL text). */
+function limitCap(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`invalid history limit ${limit}`);
+  return limit <= PAGE_CAP ? PAGE_CAP : limit;
+}
+
 /** Where the unindexed tail filters each attribute (resources are a JSON column there). */
 const TAIL_FILTER: Record<LookupKey, string> = {
   EventName: 'event_name = ?',
@@ -228,14 +237,18 @@ export class HistoryIndex {
     const value = key === undefined ? '' : q.attribute!.value;
     const out: { seq: number; timeMs: number }[] = [];
     const keyset = q.before ? ' AND (time_ms < ? OR (time_ms = ? AND seq < ?))' : '';
+    // The limit is written into the statement, not bound: SQLite plans LIMIT with the value bound
+    // and so prepares such a statement again at every call (~15 µs, twice a lookup). Pages take at
+    // most PAGE_CAP entries; a larger limit gets a statement of its own.
+    const cap = limitCap(q.limit);
     const keysetParams = q.before ? [q.before.timeMs, q.before.timeMs, q.before.seq] : [];
     const scope = this.scopeId(q.accountId, q.region, q.category);
     if (scope !== undefined) {
       out.push(
         ...(this.stmt(
           `SELECT seq, time_ms AS timeMs FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ?${keyset}
-           ORDER BY time_ms DESC, seq DESC LIMIT ?`,
-        ).all(scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs, ...keysetParams, q.limit) as { seq: number; timeMs: number }[]),
+           ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
+        ).all(scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs, ...keysetParams) as { seq: number; timeMs: number }[]),
       );
     }
     const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
@@ -243,9 +256,9 @@ export class HistoryIndex {
     const tail = this.stmt(
       `SELECT seq, time_ms AS timeMs FROM events
        WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter}${keyset}
-       ORDER BY time_ms DESC, seq DESC LIMIT ?`,
-    ).all(indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams, ...keysetParams, q.limit) as { seq: number; timeMs: number }[];
-    if (tail.length === 0) return out;
+       ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
+    ).all(indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams, ...keysetParams) as { seq: number; timeMs: number }[];
+    if (tail.length === 0) return out.length > q.limit ? out.slice(0, q.limit) : out;
     out.push(...tail);
     out.sort((a, b) => b.timeMs - a.timeMs || b.seq - a.seq);
     return out.slice(0, q.limit);

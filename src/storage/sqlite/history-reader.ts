@@ -11,9 +11,38 @@ import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryPageEncoder, H
 import { threadStall } from '../../failpoints.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
+import { EncodedEvents, type EncodedEvent } from './encoded-events.js';
 
 /** seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources */
 type Row = [number, string, string, string, string, string | null, string | null, number | null, string | null];
+
+/** Rows by log position, read by the positions (in one statement); rows purged meanwhile are absent. */
+function rowsAt(stmt: (sql: string) => Database.Statement, seqs: readonly number[]): Map<number, Row> {
+  const rows = new Map<number, Row>();
+  if (seqs.length === 0) return rows;
+  const select = stmt(
+    `SELECT seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq IN (${seqs.map(() => '?').join(',')})`,
+  );
+  // Rows as arrays: fifty records a page, and objects per row cost more than the columns.
+  for (const r of select.raw(true).all(...seqs) as Row[]) rows.set(r[0], r);
+  return rows;
+}
+
+function historyRow(h: { seq: number; timeMs: number }, r: Row): HistoryRow {
+  const [, json, eventId, eventName, eventSource, username, accessKeyId, readOnly, resources] = r;
+  return {
+    seq: h.seq,
+    timeMs: h.timeMs,
+    json,
+    eventId,
+    eventName,
+    eventSource,
+    username,
+    accessKeyId,
+    readOnly: readOnly === null ? null : readOnly === 1,
+    resources: resources ? (JSON.parse(resources) as [string | null, string][]).map(([type, name]) => ({ type, name })) : [],
+  };
+}
 
 /**
  * Find a page of events and read their records, in one snapshot of each file: the index's is
@@ -23,47 +52,71 @@ type Row = [number, string, string, string, string, string | null, string | null
 export function historyReader(db: Database.Database, stmt: (sql: string) => Database.Statement, index: HistoryIndex): (q: HistoryQuery) => HistoryRow[] {
   return db.transaction((q: HistoryQuery): HistoryRow[] => {
     const hits = index.find(q);
-    if (hits.length === 0) return [];
-    const rows = new Map<number, Row>();
-    const select = stmt(
-      `SELECT seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq IN (${hits.map(() => '?').join(',')})`,
+    const rows = rowsAt(
+      stmt,
+      hits.map((h) => h.seq),
     );
-    // Rows as arrays: fifty records a page, and objects per row cost more than the columns.
-    for (const r of select.raw(true).all(...hits.map((h) => h.seq)) as Row[]) rows.set(r[0], r);
     const out: HistoryRow[] = [];
     for (const h of hits) {
       const r = rows.get(h.seq);
-      if (!r) continue;
-      const [, json, eventId, eventName, eventSource, username, accessKeyId, readOnly, resources] = r;
-      out.push({
-        seq: h.seq,
-        timeMs: h.timeMs,
-        json,
-        eventId,
-        eventName,
-        eventSource,
-        username,
-        accessKeyId,
-        readOnly: readOnly === null ? null : readOnly === 1,
-        resources: resources ? (JSON.parse(resources) as [string | null, string][]).map(([type, name]) => ({ type, name })) : [],
-      });
+      if (r) out.push(historyRow(h, r));
     }
     return out;
   });
 }
 
-/** A page of `q.limit` events, encoded: one more is read to learn whether the page has a next. */
-export function historyPager(read: (q: HistoryQuery) => HistoryRow[], encodePage: (rows: readonly HistoryRow[]) => string): (q: HistoryQuery) => HistoryPage {
-  return (q) => {
+/**
+ * A page of `q.limit` events, encoded, in one snapshot (as historyReader): one more is found to
+ * learn whether the page has a next. Entries encoded before come from `cache`; only the others
+ * are read from the log (and kept).
+ */
+export function historyPager(
+  db: Database.Database,
+  stmt: (sql: string) => Database.Statement,
+  index: HistoryIndex,
+  encodeEvent: (row: HistoryRow) => string,
+  cache: EncodedEvents,
+): (q: HistoryQuery) => HistoryPage {
+  return db.transaction((q: HistoryQuery): HistoryPage => {
     // The caller's own record may have committed before this read (see HistoryQuery.exclude):
-    // one more is read in case it is there, and it is left out.
+    // one more is found in case it is there, and it is left out.
     const own = q.exclude;
-    let rows = read({ ...q, limit: q.limit + (own === undefined ? 1 : 2) });
-    if (own !== undefined) rows = rows.filter((r) => r.eventId !== own);
-    const shown = rows.slice(0, q.limit);
-    const last = shown[shown.length - 1];
-    return { events: encodePage(shown), ...(rows.length > q.limit && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}) };
-  };
+    const hits = index.find({ ...q, limit: q.limit + (own === undefined ? 1 : 2) });
+    const entries: (EncodedEvent | undefined)[] = new Array(hits.length);
+    const missing: number[] = [];
+    for (let i = 0; i < hits.length; i++) {
+      const h = hits[i]!;
+      const e = cache.get(h.seq, h.timeMs);
+      if (e) entries[i] = e;
+      else missing.push(h.seq);
+    }
+    if (missing.length > 0) {
+      const rows = rowsAt(stmt, missing);
+      for (let i = 0; i < hits.length; i++) {
+        if (entries[i]) continue;
+        const h = hits[i]!;
+        const r = rows.get(h.seq);
+        if (!r) continue;
+        const e: EncodedEvent = { timeMs: h.timeMs, eventId: r[2], text: encodeEvent(historyRow(h, r)) };
+        cache.set(h.seq, e);
+        entries[i] = e;
+      }
+    }
+    const shown: string[] = [];
+    let last: { timeMs: number; seq: number } | undefined;
+    let more = false;
+    for (let i = 0; i < hits.length; i++) {
+      const e = entries[i];
+      if (!e || e.eventId === own) continue;
+      if (shown.length === q.limit) {
+        more = true;
+        break;
+      }
+      shown.push(e.text);
+      last = hits[i]!;
+    }
+    return { events: `[${shown.join(',')}]`, ...(more && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}), read: missing.length, cached: hits.length - missing.length };
+  });
 }
 
 /** Per-bucket counts, in one snapshot. */
@@ -76,18 +129,21 @@ export interface HistoryReaderHandle {
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
   page(q: HistoryQuery): Promise<HistoryPage>;
   count(q: HistoryCountQuery): Promise<BucketCount[]>;
+  /** Drop the encoded entries the thread keeps (after a purge: they would not be asked for again). */
+  forgetEncoded(): Promise<void>;
   /** False once the thread has gone (the caller then reads on its own connection). */
   readonly alive: boolean;
   stop(): Promise<void>;
 }
 
 type Reply = { id: number; rows?: HistoryRow[]; page?: HistoryPage; counts?: BucketCount[]; error?: string };
-type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery };
+type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery } | { id: number; forget: true };
 
-export function startHistoryReader(file: string, encoder: HistoryPageEncoder): HistoryReaderHandle {
+/** `cacheChars`: most characters of encoded entries the thread keeps (see EncodedEvents). */
+export function startHistoryReader(file: string, encoder: HistoryPageEncoder, cacheChars: number): HistoryReaderHandle {
   // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
   // one every few lookups showed as latency spikes.
-  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module, cacheChars }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   worker.unref();
   worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -130,6 +186,9 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder): H
     async count(c: HistoryCountQuery): Promise<BucketCount[]> {
       return (await ask({ id: nextId++, c })).counts ?? [];
     },
+    async forgetEncoded(): Promise<void> {
+      await ask({ id: nextId++, forget: true });
+    },
     async stop(): Promise<void> {
       if (alive) {
         worker.ref(); // keep the process alive until the thread has closed its connection
@@ -141,9 +200,9 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder): H
 }
 
 if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string } | null)?.historyReaderFile) {
-  const { historyReaderFile: file, pageEncoder } = workerData as { historyReaderFile: string; pageEncoder: string };
+  const { historyReaderFile: file, pageEncoder, cacheChars } = workerData as { historyReaderFile: string; pageEncoder: string; cacheChars: number };
   // Messages wait on the port until its listener is attached below.
-  const { encodePage } = (await import(pageEncoder)) as Pick<HistoryPageEncoder, 'encodePage'>;
+  const { encodeEvent } = (await import(pageEncoder)) as Pick<HistoryPageEncoder, 'encodeEvent'>;
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
@@ -152,7 +211,8 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);
   const counter = historyCounter(db, index);
-  const pager = historyPager(read, encodePage);
+  const cache = new EncodedEvents(cacheChars);
+  const pager = historyPager(db, stmt, index, encodeEvent, cache);
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m === 'stop') {
       db.close();
@@ -160,7 +220,10 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
     }
     try {
       if ('p' in m) threadStall('history-page-slow', 50); // test: the lookup's own record commits first
-      parentPort!.postMessage(('p' in m ? { id: m.id, page: pager(m.p) } : 'q' in m ? { id: m.id, rows: read(m.q) } : { id: m.id, counts: counter(m.c) }) satisfies Reply);
+      if ('forget' in m) cache.clear();
+      parentPort!.postMessage(
+        ('p' in m ? { id: m.id, page: pager(m.p) } : 'q' in m ? { id: m.id, rows: read(m.q) } : 'c' in m ? { id: m.id, counts: counter(m.c) } : { id: m.id }) satisfies Reply,
+      );
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
     }

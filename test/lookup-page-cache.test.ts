@@ -1,0 +1,117 @@
+/**
+ * LookupEvents pages keep their events' encoded entries on the reader thread and use them again.
+ * A page served from kept entries must be the page read afresh; and a purge that expired every
+ * event must leave the log numbering on, so new events are found (and nothing purged comes back).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { LOOKUP_EVENTS_ENCODER } from '../src/services/cloudtrail/lookup-events-wire.js';
+import { indexEvent } from '../src/pipeline/index-keys.js';
+import { apiCallRecord } from '../src/domain/api-call-record.js';
+import type { HistoryQuery } from '../src/storage/interfaces.js';
+
+const ACCOUNT = '111122223333';
+const T0 = Date.UTC(2026, 10, 1);
+
+function event(i: number, name: string, timeMs: number) {
+  return indexEvent(
+    apiCallRecord({
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      userIdentity: { type: 'IAMUser', principalId: 'AIDA1', arn: `arn:aws:iam::${ACCOUNT}:user/u${i % 3}`, accountId: ACCOUNT, accessKeyId: `AKIA${i % 4}`, userName: `u${i % 3}` },
+      sourceIPAddress: '192.0.2.1',
+      requestId: `r${name}${i}`,
+      time: new Date(timeMs),
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventName: name,
+      readOnly: true,
+      requestParameters: { n: i },
+      responseElements: null,
+      resources: [{ type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::b${i}` }],
+    }),
+  );
+}
+
+const query = (q: Partial<HistoryQuery> = {}): HistoryQuery => ({ accountId: ACCOUNT, region: 'us-east-1', category: 'management', startMs: 0, endMs: Date.now(), limit: 50, ...q });
+
+interface WireEvent {
+  EventId: string;
+  EventName: string;
+  CloudTrailEvent: string;
+}
+
+async function withLog(body: (log: SqliteEventLog) => Promise<void>, cacheMiB?: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-pagecache-'));
+  const log = new SqliteEventLog(join(dir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER, ...(cacheMiB === undefined ? {} : { encodedCacheMiB: cacheMiB }) });
+  try {
+    await body(log);
+  } finally {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a page served from kept entries is the page read from the log, next token and all', () =>
+  withLog(async (log) => {
+    await log.append(Array.from({ length: 120 }, (_, i) => event(i, `Op${i % 2}`, T0 + i * 1000)));
+    const pages = [query(), query({ limit: 7 }), query({ attribute: { key: 'EventName', value: 'Op1' }, limit: 10 }), query({ before: { timeMs: T0 + 60_000, seq: 61 } })];
+    const first = [];
+    for (const q of pages) first.push(await log.lookupPage(q));
+    const read = log.pageEntries.read;
+    assert.ok(read > 0);
+    const again = [];
+    for (const q of pages) again.push(await log.lookupPage(q));
+    // The second time round nothing is read: every entry comes kept.
+    assert.equal(log.pageEntries.read, read);
+    assert.ok(log.pageEntries.cached >= 50 + 7 + 10 + 50);
+    for (let i = 0; i < pages.length; i++) {
+      assert.equal(again[i]!.events, first[i]!.events);
+      assert.deepEqual(again[i]!.next, first[i]!.next);
+    }
+    const events = JSON.parse(again[2]!.events) as WireEvent[];
+    assert.equal(events.length, 10);
+    assert.ok(events.every((e) => e.EventName === 'Op1' && (JSON.parse(e.CloudTrailEvent) as { eventID: string }).eventID === e.EventId));
+    // The caller's own record is left out of a page even when its entry is kept.
+    const newest = (JSON.parse(first[0]!.events) as WireEvent[])[0]!;
+    const without = JSON.parse((await log.lookupPage(query({ exclude: newest.EventId }))).events) as WireEvent[];
+    assert.equal(without.length, 50);
+    assert.ok(!without.some((e) => e.EventId === newest.EventId));
+  }));
+
+test('after a purge that expired every event, new events are numbered on and found (nothing purged comes back)', () =>
+  withLog(async (log) => {
+    const old = Array.from({ length: 5 }, (_, i) => event(i, 'Old', T0 + i * 1000));
+    const first = await log.append(old);
+    const before = JSON.parse((await log.lookupPage(query())).events) as WireEvent[];
+    assert.deepEqual(before.map((e) => e.EventName), ['Old', 'Old', 'Old', 'Old', 'Old']);
+    assert.equal(await log.purge(T0 + 60_000), 5);
+    assert.deepEqual(JSON.parse((await log.lookupPage(query())).events), []);
+    // Had the log been emptied, SQLite would number these from 1 again: below the index's mark
+    // (never indexed, never in the tail a lookup scans) and below every reader's checkpoint.
+    const fresh = Array.from({ length: 5 }, (_, i) => event(i, 'New', T0 + i * 1000));
+    const appended = await log.append(fresh);
+    assert.ok(appended.every((a) => a.seq > first.at(-1)!.seq));
+    const after = JSON.parse((await log.lookupPage(query())).events) as WireEvent[];
+    assert.deepEqual(
+      after.map((e) => e.EventId),
+      fresh.map((e) => e.eventId).reverse(),
+    );
+    assert.deepEqual(
+      (await log.readFrom(first.at(-1)!.seq, 100)).map((e) => e.seq),
+      appended.map((a) => a.seq),
+    );
+  }));
+
+test('with no room for entries (OPENTRAIL_LOOKUP_CACHE_MB=0) every page is read from the log', () =>
+  withLog(async (log) => {
+    await log.append(Array.from({ length: 30 }, (_, i) => event(i, 'Op', T0 + i * 1000)));
+    const a = await log.lookupPage(query());
+    const b = await log.lookupPage(query());
+    assert.equal(a.events, b.events);
+    assert.equal(log.pageEntries.cached, 0);
+    assert.equal(log.pageEntries.read, 60);
+  }, 0));
