@@ -3,7 +3,9 @@
  * 8 sources) and measure LookupEvents over HTTP, per lookup attribute, with and without a
  * time range: p50/p99 latency and lookups/s.
  *
- *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 6 --client raw|sdk]
+ *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 6 --client raw|sdk --only <text>]
+ *
+ * `--only AccessKeyId` runs just the cases whose name contains the text (for looking into one).
  *
  * `--client raw` (the default) drives the server with a lean SigV4 JSON client, so the load
  * generator takes as little as it can of the two cores it shares with the server; `--client sdk`
@@ -16,8 +18,8 @@ import { cpus } from 'node:os';
 import { RawJsonClient } from './raw-client.js';
 import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
-const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT } = benchArgs(
-  { events: 1_000_000, requests: 1000, concurrency: 6, client: 'raw' },
+const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT, only: ONLY } = benchArgs(
+  { events: 1_000_000, requests: 1000, concurrency: 6, client: 'raw', only: '' },
   { client: ['raw', 'sdk'] },
 );
 const ACCOUNT = ACCOUNTS[0]!;
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
   const rows: string[] = ['| lookup | p50 ms | p99 ms | lookups/s | avg events returned |', '| --- | ---: | ---: | ---: | ---: |'];
   let worstP99 = 0;
   let minRps = Infinity;
-  for (const c of cases) {
+  for (const c of cases.filter((x) => x.name.includes(ONLY))) {
     const r = await run(lookup, c);
     worstP99 = Math.max(worstP99, r.p99);
     minRps = Math.min(minRps, r.rps);

@@ -6,9 +6,8 @@
  * over (the console's event history, a CLI paging the same view), and each read of a row costs
  * more than finding it. SQLite's own page cache cannot keep them: in WAL mode a connection drops
  * its whole cache whenever another connection has committed, which here is every lookup (each
- * one records itself). The cache is bounded by the characters it holds and forgets entries in
- * the order they came, except that one shown again since it was last looked at gets a second
- * chance (it goes to the back): a hit costs a flag, not a reordering of the map.
+ * one records itself). The cache is bounded by the characters it holds and forgets entries by
+ * the clock algorithm (second chance): a hit costs a flag, not a reordering of the map.
  */
 export interface EncodedEvent {
   /** The event's time as the index has it: an entry is used only for the same (seq, time). */
@@ -21,20 +20,15 @@ export interface EncodedEvent {
 
 export class EncodedEvents {
   private readonly entries = new Map<number, EncodedEvent>();
+  private hand: MapIterator<[number, EncodedEvent]> = this.entries.entries();
   private size = 0;
-  hits = 0;
-  misses = 0;
 
   /** `maxChars`: most characters of encoded text kept (0 keeps nothing). */
   constructor(private readonly maxChars: number) {}
 
   get(seq: number, timeMs: number): EncodedEvent | undefined {
     const e = this.entries.get(seq);
-    if (e === undefined || e.timeMs !== timeMs) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
+    if (e === undefined || e.timeMs !== timeMs) return undefined;
     e.shown = true;
     return e;
   }
@@ -48,26 +42,41 @@ export class EncodedEvents {
     }
     this.entries.set(seq, e);
     this.size += e.text.length;
-    // Map keeps insertion order: eviction takes from the front, and moves entries shown again
-    // to the back (once each: their flag is cleared, so the scan ends).
-    // (One iterator: entries moved to the back are met again, unflagged, after all others.)
-    for (const [k, v] of this.entries) {
-      if (this.size <= this.maxChars) break;
-      this.entries.delete(k);
+    while (this.size > this.maxChars && this.evictOne()) {
+      // keep going
+    }
+  }
+
+  /**
+   * The clock's hand: a Map iterator that goes on from where it stopped (it also meets entries
+   * added since). An entry shown again since the hand last passed it loses its flag and stays;
+   * the first one without is evicted. A fresh iterator per eviction would start at the front
+   * each time, past every hole deleted entries leave there until the map is rebuilt.
+   */
+  private evictOne(): boolean {
+    for (let turned = 0; ; ) {
+      let n = this.hand.next();
+      if (n.done) {
+        if (++turned > 2) return false;
+        this.hand = this.entries.entries();
+        n = this.hand.next();
+        if (n.done) return false;
+      }
+      const [k, v] = n.value;
       if (v.shown) {
         v.shown = false;
-        this.entries.set(k, v);
-      } else this.size -= v.text.length;
+        continue;
+      }
+      this.entries.delete(k);
+      this.size -= v.text.length;
+      return true;
     }
   }
 
   /** Forget everything (after a purge). */
   clear(): void {
     this.entries.clear();
+    this.hand = this.entries.entries();
     this.size = 0;
-  }
-
-  get count(): number {
-    return this.entries.size;
   }
 }
