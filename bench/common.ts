@@ -105,6 +105,16 @@ export function benchArgs<T extends Record<string, number | string>>(defaults: T
   return out as T;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export interface BenchServer {
   url: string;
   pid: number;

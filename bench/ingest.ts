@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignedHttp } from '../src/client/signed-http.js';
-import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+import { cpuSeconds, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
@@ -107,6 +107,8 @@ async function main(): Promise<void> {
 
   // Sustained: closed loop, CLIENTS requests in flight.
   const sustained: { status: number; ms: number; accepted: number }[] = [];
+  const serverCpu0 = cpuSeconds(server.pid);
+  const clientCpu0 = process.cpuUsage();
   let t0 = performance.now();
   const until = t0 + SECONDS * 1000;
   await Promise.all(
@@ -115,8 +117,13 @@ async function main(): Promise<void> {
     }),
   );
   const s = summarize(sustained, (performance.now() - t0) / 1000);
+  const sustainedEvents = s.eventsPerSec * ((performance.now() - t0) / 1000);
+  const serverUs = ((cpuSeconds(server.pid) - serverCpu0) * 1e6) / sustainedEvents;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const clientUs = (clientCpu.user + clientCpu.system) / sustainedEvents;
   const lag = async (): Promise<number> => ((await (await fetch(`${server.url}/health`)).json()) as { indexLag: number }).indexLag;
   out(`sustained: ${Math.round(s.eventsPerSec).toLocaleString()} events/s acknowledged; request p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${s.throttled} throttled, ${s.errors} errors of ${s.requests}${noAnswerText()}; server RSS peak ${peakDuringSustained.toFixed(0)} MiB; history index behind by ${(await lag()).toLocaleString()} events`);
+  out(`CPU per event acknowledged (sustained): server ${serverUs.toFixed(1)} µs, load generator ${clientUs.toFixed(1)} µs (both on this machine's cores)`);
 
   // Overload: open loop at 3× the sustained rate (at most 2,000 requests in flight on our side).
   const rate = (3 * s.eventsPerSec) / BATCH; // requests/s

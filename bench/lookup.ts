@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { cpus } from 'node:os';
 import { RawJsonClient } from './raw-client.js';
-import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
+import { cpuSeconds, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT, only: ONLY } = benchArgs(
   { events: 1_000_000, requests: 1000, concurrency: 6, client: 'raw', only: '' },
@@ -55,16 +55,6 @@ async function load(): Promise<{ sampleEventIds: string[]; sampleArns: string[];
   const info = { sampleEventIds, sampleArns, spanStart };
   writeFileSync(marker, JSON.stringify(info));
   return info;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 interface Case {

@@ -68,6 +68,14 @@ function describe(e: ErrorObject): RecordProblem {
   return { errorCode: 'InvalidRecord', field, errorMessage: `${field ?? 'record'} ${message}` };
 }
 
+/** formatEventTime, remembered for the last time asked: a batch's records share the request's time. */
+let lastTime = { ms: NaN, text: '' };
+function eventTimeOf(d: Date): string {
+  const ms = d.getTime();
+  if (ms !== lastTime.ms) lastTime = { ms, text: formatEventTime(d) };
+  return lastTime.text;
+}
+
 /**
  * Check one sent record and complete it: a server-assigned eventID; eventVersion, eventTime
  * (now), awsRegion (the request's), eventType (AwsApiCall), eventCategory (Management),
@@ -81,13 +89,13 @@ export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = 
   if (r.recipientAccountId !== undefined && r.recipientAccountId !== caller.accountId) {
     return { problem: { errorCode: 'AccountMismatch', field: '/recipientAccountId', errorMessage: `A principal of account ${caller.accountId} may only record events for that account, not ${r.recipientAccountId}` } };
   }
-  let eventTime = formatEventTime(now);
+  let eventTime = eventTimeOf(now);
   if (r.eventTime !== undefined) {
     const t = Date.parse(r.eventTime);
     if (t > now.getTime() + MAX_FUTURE_MS) {
       return { problem: { errorCode: 'InvalidRecord', field: '/eventTime', errorMessage: `/eventTime ${r.eventTime} is more than 15 minutes in the future` } };
     }
-    eventTime = formatEventTime(new Date(t));
+    eventTime = eventTimeOf(new Date(t));
   }
   const category = r.eventCategory ?? 'Management';
   const record: CloudTrailRecord = {
@@ -120,7 +128,8 @@ export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = 
   };
   // The limit is on the event as it is recorded; its text is what the log stores.
   const json = JSON.stringify(record);
-  const size = Buffer.byteLength(json);
+  // UTF-8 takes at most three bytes for each UTF-16 unit: shorter text cannot be over the limit.
+  const size = json.length * 3 <= MAX_RECORD_BYTES ? 0 : Buffer.byteLength(json);
   if (size > MAX_RECORD_BYTES) {
     return { problem: { errorCode: 'RecordTooLarge', errorMessage: `The record is ${size} bytes as recorded; the most a record may be is ${MAX_RECORD_BYTES}` } };
   }
