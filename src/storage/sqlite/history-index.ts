@@ -198,8 +198,17 @@ export class HistoryIndex {
     });
   }
 
+  /** Scope ids found (a scope keeps its id for good; one not there yet is asked for again). */
+  private readonly scopes = new Map<string, number>();
+
   private scopeId(account: string, region: string, category: string): number | undefined {
-    return (this.stmt('SELECT id FROM scopes WHERE account_id = ? AND region = ? AND category = ?').get(account, region, category) as { id: number } | undefined)?.id;
+    const k = `${account}\n${region}\n${category}`;
+    let id = this.scopes.get(k);
+    if (id === undefined) {
+      id = (this.stmt('SELECT id FROM scopes WHERE account_id = ? AND region = ? AND category = ?').get(account, region, category) as { id: number } | undefined)?.id;
+      if (id !== undefined) this.scopes.set(k, id);
+    }
+    return id;
   }
 
   private scopeIds(): number[] {
@@ -243,23 +252,27 @@ export class HistoryIndex {
     const cap = limitCap(q.limit);
     const keysetParams = q.before ? [q.before.timeMs, q.before.timeMs, q.before.seq] : [];
     const scope = this.scopeId(q.accountId, q.region, q.category);
+    // Rows as arrays (cheaper than the objects better-sqlite3 would make), turned into pairs here.
     if (scope !== undefined) {
-      out.push(
-        ...(this.stmt(
-          `SELECT seq, time_ms AS timeMs FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ?${keyset}
-           ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
-        ).all(scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs, ...keysetParams) as { seq: number; timeMs: number }[]),
-      );
+      const rows = this.stmt(
+        `SELECT seq, time_ms FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ?${keyset}
+         ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
+      )
+        .raw(true)
+        .all(scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs, ...keysetParams) as [number, number][];
+      for (const r of rows) out.push({ seq: r[0], timeMs: r[1] });
     }
     const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
     const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
     const tail = this.stmt(
-      `SELECT seq, time_ms AS timeMs FROM events
+      `SELECT seq, time_ms FROM events
        WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter}${keyset}
        ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
-    ).all(indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams, ...keysetParams) as { seq: number; timeMs: number }[];
+    )
+      .raw(true)
+      .all(indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams, ...keysetParams) as [number, number][];
     if (tail.length === 0) return out.length > q.limit ? out.slice(0, q.limit) : out;
-    out.push(...tail);
+    for (const r of tail) out.push({ seq: r[0], timeMs: r[1] });
     out.sort((a, b) => b.timeMs - a.timeMs || b.seq - a.seq);
     return out.slice(0, q.limit);
   }
