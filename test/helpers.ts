@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { CloudTrailClient, GetImportCommand, type GetImportCommandOutput } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, GetImportCommand, StartImportCommand, type GetImportCommandOutput, type StartImportCommandOutput } from '@aws-sdk/client-cloudtrail';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -202,6 +202,16 @@ export async function webhook(status: () => number = () => 200): Promise<{ url: 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** StartImport of everything under `s3://<bucket>/AWSLogs/` into the store `storeArn`, as account `accountId`'s import role. */
+export function startBucketImport(ct: CloudTrailClient, storeArn: string, bucket: string, accountId: string): Promise<StartImportCommandOutput> {
+  return ct.send(
+    new StartImportCommand({
+      Destinations: [storeArn],
+      ImportSource: { S3: { S3LocationUri: `s3://${bucket}/AWSLogs/`, S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${accountId}:role/import` } },
+    }),
+  );
 }
 
 /** GetImport until the import has COMPLETED (at most ~10 s); its last answer, whatever the status. */

@@ -23,7 +23,7 @@ import { S3Client, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, 
 import { gzipSync } from 'node:zlib';
 import { GetImportCommand, ListImportFailuresCommand, ListImportsCommand, ListPublicKeysCommand, StartImportCommand, StopImportCommand } from '@aws-sdk/client-cloudtrail';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { ACCOUNT, KEY, SECRET, expectAwsError, importCompleted, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, expectAwsError, importCompleted, startBucketImport, startTestServer, type TestServer } from './helpers.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 
 let ts: TestServer;
@@ -318,12 +318,7 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
   await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1210Z_c.json.gz`, Body: Buffer.from('not gzip at all') }));
   await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: 'AWSLogs/210987654321/CloudTrail-Digest/us-east-1/2025/10/26/x.json.gz', Body: gzipSync('{}') }));
   const eds = await ct.send(new CreateEventDataStoreCommand({ Name: 'history', TerminationProtectionEnabled: false, StartIngestion: false }));
-  const started = await ct.send(
-    new StartImportCommand({
-      Destinations: [eds.EventDataStoreArn!],
-      ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } },
-    }),
-  );
+  const started = await startBucketImport(ct, eds.EventDataStoreArn!, 'old-trail', ACCOUNT);
   const got = await importCompleted(ct, started.ImportId);
   assert.equal(got.ImportStatus, 'COMPLETED');
   assert.deepEqual(got.ImportStatistics, { PrefixesFound: 1, PrefixesCompleted: 1, FilesCompleted: 2, EventsCompleted: 12, FailedEntries: 1 });
@@ -342,7 +337,7 @@ test('StartImport brings CloudTrail log files from a bucket into a store, listin
   // The bucket gets a new file and is imported again: the files imported before replace what they
   // brought (no event twice); the new one adds its own.
   await s3.send(new PutObjectCommand({ Bucket: 'old-trail', Key: `${base}/210987654321_CloudTrail_us-east-1_20251026T1215Z_d.json.gz`, Body: file(3, 4) }));
-  const again = await ct.send(new StartImportCommand({ Destinations: [eds.EventDataStoreArn!], ImportSource: { S3: { S3LocationUri: 's3://old-trail/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } } }));
+  const again = await startBucketImport(ct, eds.EventDataStoreArn!, 'old-trail', ACCOUNT);
   assert.notEqual(again.ImportId, started.ImportId);
   const second = await importCompleted(ct, again.ImportId);
   assert.equal(second.ImportStatistics?.EventsCompleted, 16);

@@ -20,12 +20,11 @@ import {
   DescribeQueryCommand,
   GetQueryResultsCommand,
   ListImportFailuresCommand,
-  StartImportCommand,
   StartQueryCommand,
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ACCOUNT, KEY, SECRET, importCompleted, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, KEY, SECRET, importCompleted, startBucketImport, startTestServer, type TestServer } from './helpers.js';
 import { SignedHttp } from '../src/client/signed-http.js';
 import { prepareQuery, TRINO_SETUP } from '../src/lake/sql.js';
 import { configItems, configSampleRows, CONFIG_SAMPLE_FILES } from './lake-config-items.js';
@@ -194,12 +193,7 @@ before(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'config-bucket' }));
   for (const f of CONFIG_SAMPLE_FILES) await s3.send(new PutObjectCommand({ Bucket: 'config-bucket', Key: f.key, Body: gzipSync(f.body) }));
   s3.destroy();
-  const started = await ct.send(
-    new StartImportCommand({
-      Destinations: [cfg.EventDataStoreArn!],
-      ImportSource: { S3: { S3LocationUri: 's3://config-bucket/AWSLogs/', S3BucketRegion: 'us-east-1', S3BucketAccessRoleArn: `arn:aws:iam::${ACCOUNT}:role/import` } },
-    }),
-  );
+  const started = await startBucketImport(ct, cfg.EventDataStoreArn!, 'config-bucket', ACCOUNT);
   const imp = await importCompleted(ct, started.ImportId);
   assert.equal(imp.ImportStatus, 'COMPLETED');
   // The history and snapshot files are imported; the CloudTrail log file beside them is not a Config file and is left alone; the broken one is a failure.

@@ -68,34 +68,27 @@ function describe(e: ErrorObject): RecordProblem {
   return { errorCode: 'InvalidRecord', field, errorMessage: `${field ?? 'record'} ${message}` };
 }
 
-/** formatEventTime, remembered for the last time asked: a batch's records share the request's time. */
-let lastTime = { ms: NaN, text: '' };
-function eventTimeOf(d: Date): string {
-  const ms = d.getTime();
-  if (ms !== lastTime.ms) lastTime = { ms, text: formatEventTime(d) };
-  return lastTime.text;
-}
-
 /**
  * Check one sent record and complete it: a server-assigned eventID; eventVersion, eventTime
  * (now), awsRegion (the request's), eventType (AwsApiCall), eventCategory (Management),
  * managementEvent, recipientAccountId (the caller's account), sourceIPAddress, and null
  * requestParameters/responseElements where absent. A record for another account is refused.
+ * `nowText` is `now` as an eventTime (a batch's records share it: the caller formats it once).
  */
-export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = new Date()): { record: CloudTrailRecord; json: string } | { problem: RecordProblem } {
+export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = new Date(), nowText = formatEventTime(now)): { record: CloudTrailRecord; json: string } | { problem: RecordProblem } {
   const check = validate();
   if (!check(raw)) return { problem: describe(check.errors![0]!) };
   const r = raw as Partial<CloudTrailRecord> & { userIdentity: UserIdentity; eventSource: string; eventName: string };
   if (r.recipientAccountId !== undefined && r.recipientAccountId !== caller.accountId) {
     return { problem: { errorCode: 'AccountMismatch', field: '/recipientAccountId', errorMessage: `A principal of account ${caller.accountId} may only record events for that account, not ${r.recipientAccountId}` } };
   }
-  let eventTime = eventTimeOf(now);
+  let eventTime = nowText;
   if (r.eventTime !== undefined) {
     const t = Date.parse(r.eventTime);
     if (t > now.getTime() + MAX_FUTURE_MS) {
       return { problem: { errorCode: 'InvalidRecord', field: '/eventTime', errorMessage: `/eventTime ${r.eventTime} is more than 15 minutes in the future` } };
     }
-    eventTime = eventTimeOf(new Date(t));
+    eventTime = formatEventTime(new Date(t));
   }
   const category = r.eventCategory ?? 'Management';
   const record: CloudTrailRecord = {

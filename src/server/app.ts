@@ -128,7 +128,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     tokenKeyHex = randomBytes(32).toString('hex');
     await metastore.setSetting('lookup-token-key', tokenKeyHex);
   }
-  const metrics = new Metrics();
+  const metrics = new Metrics({ lookupEntries: () => eventLog.pageEntries });
   const ingest = new Ingest(eventLog, { maxPending: config.maxPendingEvents });
   ingest.onCommit((n) => metrics.eventsRecorded.inc(n));
   const history = new EventHistory(eventLog, { retentionDays: config.retentionDays, tokenKey: Buffer.from(tokenKeyHex, 'hex') });
@@ -211,11 +211,6 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (req.method === 'GET' && url.pathname === '/metrics') {
       metrics.ingestBacklog.set(ingest.backlog);
       metrics.historyIndexLag.set(await eventLog.indexLag());
-      for (const source of ['cache', 'log'] as const) {
-        const served = source === 'cache' ? eventLog.pageEntries.cached : eventLog.pageEntries.read;
-        const counted = (await metrics.lookupEntries.get()).values.find((v) => v.labels.source === source)?.value ?? 0;
-        if (served > counted) metrics.lookupEntries.inc({ source }, served - counted);
-      }
       const body = await metrics.registry.metrics();
       send(res, { statusCode: 200, headers: { 'content-type': metrics.registry.contentType, 'x-amzn-requestid': requestId }, body });
       return;

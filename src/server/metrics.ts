@@ -26,12 +26,6 @@ export class Metrics {
     help: 'Events waiting to be committed',
     registers: [this.registry],
   });
-  readonly lookupEntries = new Counter({
-    name: 'opentrail_lookup_entries_total',
-    help: 'LookupEvents entries served, by source: encoded entries kept from earlier pages (cache) or rows read from the event log (log)',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
   readonly historyIndexLag = new Gauge({
     name: 'opentrail_history_index_lag',
     help: 'Committed events the LookupEvents history index has not reached yet',
@@ -49,7 +43,24 @@ export class Metrics {
     return new Counter({ name, help, labelNames: ['rule'] as const, registers: [this.registry] });
   }
 
-  constructor() {
+  /** `lookupEntries`: LookupEvents entries served so far, kept encoded (cache) and read from the log (read). */
+  constructor(opts: { lookupEntries?: () => { cached: number; read: number } } = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'opentrail_' });
+    const served = opts.lookupEntries;
+    if (served) {
+      new Counter({
+        name: 'opentrail_lookup_entries_total',
+        help: 'LookupEvents entries served, by source: encoded entries kept from earlier pages (cache) or rows read from the event log (log)',
+        labelNames: ['source'] as const,
+        registers: [this.registry],
+        // Read at each scrape from the event log's own counts.
+        collect() {
+          const n = served();
+          this.reset();
+          this.inc({ source: 'cache' }, n.cached);
+          this.inc({ source: 'log' }, n.read);
+        },
+      });
+    }
   }
 }

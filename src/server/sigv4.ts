@@ -112,29 +112,38 @@ function fmt(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/**
- * Signers (for presigned requests) by key, secret and scope, kept: a signer keeps the day's
- * signing key it derived (four HMACs) for the next request of the same key.
- */
-const signers = new Map<string, SignatureV4>();
+/** Most signers of each kind kept (all are dropped when there would be more). */
 const SIGNERS_KEPT = 1000;
 
-function signerFor(cred: Credential, secret: string): SignatureV4 {
+/**
+ * A signer per access key, secret and scope, kept in `kept`: each keeps the day's signing key it
+ * derived (four HMACs) for the next request of the same key.
+ */
+function keptFor<T>(kept: Map<string, T>, cred: Credential, secret: string, make: () => T): T {
   const k = `${cred.accessKeyId}\n${secret}\n${cred.region}\n${cred.service}`;
-  let signer = signers.get(k);
+  let signer = kept.get(k);
   if (!signer) {
-    if (signers.size >= SIGNERS_KEPT) signers.clear();
-    signer = new SignatureV4({
+    if (kept.size >= SIGNERS_KEPT) kept.clear();
+    signer = make();
+    kept.set(k, signer);
+  }
+  return signer;
+}
+
+/** Signers of presigned requests. */
+const presigners = new Map<string, SignatureV4>();
+
+function presignerFor(cred: Credential, secret: string): SignatureV4 {
+  return keptFor(presigners, cred, secret, () =>
+    new SignatureV4({
       credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
       region: cred.region,
       service: cred.service,
       sha256: NodeSha256,
       uriEscapePath: cred.service !== 's3',
       applyChecksum: false,
-    });
-    signers.set(k, signer);
-  }
-  return signer;
+    }),
+  );
 }
 
 /**
@@ -172,14 +181,7 @@ export class HeaderSignature extends SignatureV4Base {
 const headerSignatures = new Map<string, HeaderSignature>();
 
 function headerSignatureFor(cred: Credential, secret: string): HeaderSignature {
-  const k = `${cred.accessKeyId}\n${secret}\n${cred.region}\n${cred.service}`;
-  let h = headerSignatures.get(k);
-  if (!h) {
-    if (headerSignatures.size >= SIGNERS_KEPT) headerSignatures.clear();
-    h = new HeaderSignature({ accessKeyId: cred.accessKeyId, secretAccessKey: secret }, cred.region, cred.service, cred.service !== 's3');
-    headerSignatures.set(k, h);
-  }
-  return h;
+  return keptFor(headerSignatures, cred, secret, () => new HeaderSignature({ accessKeyId: cred.accessKeyId, secretAccessKey: secret }, cred.region, cred.service, cred.service !== 's3'));
 }
 
 /** Check the request's signature against `secret`. Throws a typed error when it does not match. */
@@ -233,7 +235,7 @@ export async function verifySignature(req: SignedRequest, cred: Credential, secr
   const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: hostHeader, path: req.path, query, headers, body: req.body });
   let expected: string | undefined;
   if (cred.presigned) {
-    const signer = signerFor(cred, secret);
+    const signer = presignerFor(cred, secret);
     if (isS3 && !headers['x-amz-content-sha256']) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     const out = await signer.presign(request, {
       signingDate,

@@ -14,7 +14,7 @@ import { restJsonError, restJsonResponse, runRestJsonOperation } from '../../pro
 import type { Ingest } from '../../pipeline/ingest.js';
 import type { EventHistory } from '../../domain/event-history.js';
 import { COUNT_PATH, countEvents, countResultJson } from './count-events.js';
-import type { CloudTrailRecord } from '../../domain/record.js';
+import { formatEventTime, type CloudTrailRecord } from '../../domain/record.js';
 import { IDEMPOTENCY_ID_RE, normalizeIngestRecord, type RecordProblem } from '../../domain/ingest-record.js';
 import { ServiceError, UnknownOperationException, ValidationException } from '../../protocols/errors.js';
 import { parseJsonBody, type WireResponse } from '../../protocols/json11.js';
@@ -63,13 +63,14 @@ export function createIngestService(deps: IngestServiceDeps): Service {
     const accepted: { index: number; id: string; record: CloudTrailRecord; json: string }[] = [];
     const caller = { accountId: ctx.accountId, region: ctx.region, sourceIPAddress: ctx.sourceIPAddress, userAgent: ctx.userAgent };
     const now = new Date();
+    const nowText = formatEventTime(now);
     sent.forEach((s, index) => {
       const id = typeof s?.id === 'string' ? s.id : null;
       if (id === null || !IDEMPOTENCY_ID_RE.test(id)) {
         out.failed.push({ id, index, errorCode: 'InvalidIdempotencyId', field: '/id', errorMessage: 'id must be 1–128 characters of A–Z, a–z, 0–9, -, _, : and .' });
         return;
       }
-      const n = normalizeIngestRecord(s.record, caller, now);
+      const n = normalizeIngestRecord(s.record, caller, now, nowText);
       if ('problem' in n) out.failed.push({ id, index, ...n.problem });
       else accepted.push({ index, id, record: n.record, json: n.json });
     });
