@@ -91,6 +91,18 @@ test('a batch of good, invalid, oversized and duplicate records: each gets its o
   assert.ok((byResource.Events ?? []).length >= 2);
 });
 
+test('text beyond ASCII comes back through LookupEvents as it was sent, read afresh and kept', async () => {
+  const userName = 'José Müller ✓ 😀';
+  const r = await post(JSON.stringify({ events: [{ id: 'non-ascii-1', record: rec('AnnotateInvoice', { userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', userName }, requestParameters: { note: 'façade — 日本語' } }) }] }));
+  assert.equal(r.json.successful.length, 1, JSON.stringify(r.json));
+  for (let pass = 0; pass < 2; pass++) {
+    const out = await ts.client().send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: userName }] }));
+    assert.equal(out.Events?.length, 1, `pass ${pass}`);
+    assert.equal(out.Events![0]!.Username, userName);
+    assert.deepEqual((JSON.parse(out.Events![0]!.CloudTrailEvent!) as { requestParameters: unknown }).requestParameters, { note: 'façade — 日本語' });
+  }
+});
+
 test('a retried batch is recorded once: the same ids answer with the same events', async () => {
   const batch = JSON.stringify({ events: [{ id: 'retry-a', record: rec('RefundInvoice') }, { id: 'retry-b', record: rec('RefundInvoice') }] });
   const first = await post(batch);

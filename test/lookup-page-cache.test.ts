@@ -16,6 +16,8 @@ import type { HistoryQuery } from '../src/storage/interfaces.js';
 
 const ACCOUNT = '111122223333';
 const T0 = Date.UTC(2026, 10, 1);
+/** Text beyond ASCII (two, three and four UTF-8 bytes a character), in every kept entry. */
+const NOTE = 'façade ✓ 😀';
 
 function event(i: number, name: string, timeMs: number) {
   return indexEvent(
@@ -29,7 +31,7 @@ function event(i: number, name: string, timeMs: number) {
       eventSource: 'cloudtrail.amazonaws.com',
       eventName: name,
       readOnly: true,
-      requestParameters: { n: i },
+      requestParameters: { n: i, note: NOTE },
       responseElements: null,
       resources: [{ type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::b${i}` }],
     }),
@@ -75,6 +77,7 @@ test('a page served from kept entries is the page read from the log, next token 
     const events = JSON.parse(again[2]!.events) as WireEvent[];
     assert.equal(events.length, 10);
     assert.ok(events.every((e) => e.EventName === 'Op1' && (JSON.parse(e.CloudTrailEvent) as { eventID: string }).eventID === e.EventId));
+    assert.ok(events.every((e) => (JSON.parse(e.CloudTrailEvent) as { requestParameters: { note: string } }).requestParameters.note === NOTE));
     // The caller's own record is left out of a page even when its entry is kept.
     const newest = (JSON.parse(first[0]!.events) as WireEvent[])[0]!;
     const without = JSON.parse((await log.lookupPage(query({ exclude: newest.EventId }))).events) as WireEvent[];
