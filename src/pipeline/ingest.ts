@@ -26,7 +26,8 @@ export type CommitListener = (count: number) => void;
 export class Ingest {
   private queue: Pending[] = [];
   private queued = 0;
-  private flushing = false;
+  /** Groups sent to the log and not yet answered. */
+  private sent = 0;
   private scheduled = false;
   private closed = false;
   private readonly maxPending: number;
@@ -70,51 +71,57 @@ export class Ingest {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const group: Pending[] = [];
-        let n = 0;
-        while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.events.length <= this.maxBatch)) {
-          const p = this.queue.shift()!;
-          group.push(p);
-          n += p.events.length;
-        }
-        const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
-        try {
-          const appended = await this.log.append(all);
+  /**
+   * Send what is queued to the log in groups, without waiting for the commits before: the log
+   * commits groups in the order sent, and those that reach it during a commit share the next
+   * one. (Waiting for each commit's answer before sending the next group left the log idle for
+   * a round trip through this thread, busy with other requests, between commits.)
+   */
+  private flush(): void {
+    while (this.queue.length > 0) {
+      const group: Pending[] = [];
+      let n = 0;
+      while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.events.length <= this.maxBatch)) {
+        const p = this.queue.shift()!;
+        group.push(p);
+        n += p.events.length;
+      }
+      const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
+      this.sent++;
+      this.log.append(all).then(
+        (appended) => {
+          this.done(n);
           let i = 0;
           for (const p of group) {
             p.resolve(appended.slice(i, i + p.events.length));
             i += p.events.length;
           }
           for (const l of this.listeners) l(all.length);
-        } catch (err) {
+        },
+        (err: unknown) => {
+          this.done(n);
           for (const p of group) p.reject(err as Error);
-        } finally {
-          this.queued -= n;
-        }
-        // Let requests that arrived meanwhile join the next group.
-        if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
-      }
-    } finally {
-      this.flushing = false;
+        },
+      );
     }
+  }
+
+  private done(n: number): void {
+    this.queued -= n;
+    this.sent--;
   }
 
   /** Wait for everything queued to be committed, then refuse new records. */
   async close(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
+    while (this.queue.length > 0 || this.sent > 0) {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.closed = true;

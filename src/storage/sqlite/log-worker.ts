@@ -105,20 +105,24 @@ const CHECKPOINT_INTERVAL_MS = 500;
  */
 const HEAVY_RATE = 10_000;
 const HEAVY_SPACING_MS = 1000;
+/** Most events the writer commits in one transaction (the request thread's groups are as large). */
+const TRANSACTION_EVENTS = 20_000;
 /** Events per indexing transaction (commits wait for one chunk at most). */
 const CHUNK = 20_000;
 
-/** The one INSERT of the log (with its idempotency ids); a transaction per batch. */
-export function prepareAppend(db: Database.Database): (events: EventColumns) => AppendedColumns {
+/**
+ * The one INSERT of the log (with its idempotency ids): each set of columns is one caller's
+ * batch, and all the sets given go into one transaction (one commit, one fsync).
+ */
+export function prepareAppend(db: Database.Database): (batches: EventColumns[]) => AppendedColumns[] {
   const insert = db.prepare(
     `INSERT INTO events (account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources, json)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const seen = db.prepare('SELECT seq, event_id AS eventId, at_ms AS atMs FROM ingest_ids WHERE account_id = ? AND id = ?');
   const remember = db.prepare('INSERT OR REPLACE INTO ingest_ids (account_id, id, seq, event_id, at_ms) VALUES (?, ?, ?, ?, ?)');
-  return db.transaction((c: EventColumns): AppendedColumns => {
+  const one = (c: EventColumns, now: number): AppendedColumns => {
     const out: AppendedColumns = { seqs: [], duplicates: [] };
-    const now = Date.now();
     for (let i = 0; i < c.json.length; i++) {
       const idem = c.idempotencyId[i];
       if (idem !== undefined) {
@@ -148,6 +152,10 @@ export function prepareAppend(db: Database.Database): (events: EventColumns) => 
       out.seqs.push(seq);
     }
     return out;
+  };
+  return db.transaction((batches: EventColumns[]): AppendedColumns[] => {
+    const now = Date.now();
+    return batches.map((c) => one(c, now));
   });
 }
 
@@ -273,11 +281,49 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
     for (const k of change.delete ?? []) dropJob.run(reader, k);
     if (change.seq !== undefined) keepCheckpoint.run(reader, change.seq);
   });
+  // Appends that arrived while a commit was being fsynced wait here, and go together into the
+  // next transaction: the request thread sends each group as soon as it has one, without waiting
+  // for the commit before it, so a commit starts as soon as the one before it has ended.
+  let waiting: Extract<Request, { type: 'append' }>[] = [];
+  let commitScheduled = false;
+  /** Commit callers' batches in one transaction and answer each; if it fails, each batch on its own. */
+  const commit = (batch: Extract<Request, { type: 'append' }>[]): void => {
+    try {
+      const done = append(batch.map((m) => m.events));
+      for (let i = 0; i < batch.length; i++) parentPort!.postMessage({ id: batch[i]!.id, appended: done[i]! } satisfies Reply);
+    } catch (e) {
+      // Nothing of the transaction was kept: each caller's batch on its own, so one that cannot
+      // be committed fails alone.
+      if (batch.length > 1) for (const m of batch) commit([m]);
+      else parentPort!.postMessage({ id: batch[0]!.id, error: (e as Error).message } satisfies Reply);
+    }
+  };
+  /** Commit what waits, TRANSACTION_EVENTS events a transaction at most (at least one caller's batch). */
+  const commitWaiting = (): void => {
+    commitScheduled = false;
+    while (waiting.length > 0) {
+      let n = 0;
+      let take = 0;
+      while (take < waiting.length && (take === 0 || n + waiting[take]!.events.json.length <= TRANSACTION_EVENTS)) n += waiting[take++]!.events.json.length;
+      const batch = waiting.slice(0, take);
+      waiting = waiting.slice(take);
+      commit(batch);
+    }
+  };
   parentPort.on('message', (m: 'stop' | Request) => {
+    if (m !== 'stop' && m.type === 'append') {
+      waiting.push(m);
+      if (!commitScheduled) {
+        commitScheduled = true;
+        setImmediate(commitWaiting);
+      }
+      return;
+    }
+    // Anything else is done after the appends sent before it, as it was sent.
+    commitWaiting();
     if (m !== 'stop') {
       try {
-        if (m.type === 'append') parentPort!.postMessage({ id: m.id, appended: append(m.events) } satisfies Reply);
-        else if (m.type === 'jobs') {
+        if (m.type === 'jobs') {
           saveJobs(m.reader, m.change);
           parentPort!.postMessage({ id: m.id, done: true } satisfies Reply);
         } else {

@@ -1,0 +1,72 @@
+/**
+ * The event log's writer takes callers' batches as they are sent, without each waiting for the
+ * commit before it: batches that reach it together share one transaction. They must still be
+ * numbered in the order sent, and a batch that cannot be stored must fail alone.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { indexEvent } from '../src/pipeline/index-keys.js';
+import { apiCallRecord } from '../src/domain/api-call-record.js';
+import type { IndexedEvent } from '../src/storage/interfaces.js';
+
+const ACCOUNT = '111122223333';
+
+function event(name: string): IndexedEvent {
+  return indexEvent(
+    apiCallRecord({
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      userIdentity: { type: 'Root', principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT },
+      sourceIPAddress: '192.0.2.1',
+      requestId: name,
+      time: new Date(),
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventName: name,
+      readOnly: true,
+      requestParameters: null,
+      responseElements: null,
+    }),
+  );
+}
+
+async function withLog(body: (log: SqliteEventLog) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-commits-'));
+  const log = new SqliteEventLog(join(dir, 'events.db'));
+  try {
+    await body(log);
+  } finally {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const names = async (log: SqliteEventLog): Promise<string[]> =>
+  (await log.readFrom(0, 10_000)).map((e) => (JSON.parse(e.json.toString('utf8')) as { eventName: string }).eventName);
+
+test('batches sent together are numbered in the order they were sent', { timeout: 30_000 }, () =>
+  withLog(async (log) => {
+    const sent = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 7) }, (_, k) => event(`B${i}-${k}`)));
+    const answers = await Promise.all(sent.map((b) => log.append(b)));
+    const seqs = answers.flat().map((a) => a.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(new Set(seqs).size, seqs.length);
+    assert.deepEqual(await names(log), sent.flat().map((e) => e.eventName));
+  }));
+
+test('a batch the log cannot store fails alone; the batches sent with it are committed', { timeout: 30_000 }, () =>
+  withLog(async (log) => {
+    // No record text: the log's NOT NULL column refuses it, inside the transaction it shares.
+    const broken = { ...event('Broken'), json: null as unknown as string };
+    const results = await Promise.allSettled([log.append([event('Before')]), log.append([event('Also'), broken]), log.append([event('After')])]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /NOT NULL/);
+    // Nothing of the failed batch was kept, not even its good event.
+    assert.deepEqual(await names(log), ['Before', 'After']);
+  }));
