@@ -1,6 +1,6 @@
 /** Build the CloudTrail record of an API call answered by this server. */
-import { randomUUID } from 'node:crypto';
 import { CURRENT_EVENT_VERSION, formatEventTime, type CloudTrailRecord, type RecordResource, type UserIdentity } from './record.js';
+import { newEventId } from './event-id.js';
 
 export interface ApiCall {
   accountId: string;
@@ -52,7 +52,7 @@ export function apiCallRecord(c: ApiCall): CloudTrailRecord {
     requestParameters: null,
     responseElements: null,
     requestID: c.requestId,
-    eventID: c.eventId ?? randomUUID(),
+    eventID: c.eventId ?? newEventId(),
     readOnly: c.readOnly,
     eventType: 'AwsApiCall',
     managementEvent: c.managementEvent ?? true,

@@ -3,10 +3,11 @@
  * checks AWS makes of each event's `eventData`, with its per-event error codes, and the
  * ActivityAuditLog record CloudTrail wraps around it.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { formatEventTime, type CloudTrailRecord } from './record.js';
 import type { ChannelDoc } from './channels.js';
+import { newEventId } from './event-id.js';
 
 /** Why one event was refused: AWS's per-event code and a message. */
 export interface AuditEventProblem {
@@ -83,7 +84,7 @@ export function activityAuditLogRecord(data: Record<string, unknown>, channel: C
     eventVersion: '2.11',
     eventCategory: 'ActivityAuditLog',
     eventType: 'ActivityLog',
-    eventID: randomUUID(),
+    eventID: newEventId(),
     eventTime: formatEventTime(new Date(Date.parse(data.eventTime as string))),
     awsRegion: channel.region,
     recipientAccountId: channel.accountId,

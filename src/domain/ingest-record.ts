@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { CURRENT_EVENT_VERSION, formatEventTime, type CloudTrailRecord, type UserIdentity } from './record.js';
+import { newEventId } from './event-id.js';
 
 /** Largest record accepted, as serialised JSON (CloudTrail's own event size limit). */
 export const MAX_RECORD_BYTES = 256 * 1024;
@@ -106,7 +106,7 @@ export function normalizeIngestRecord(raw: unknown, caller: IngestCaller, now = 
     responseElements: r.responseElements ?? null,
     ...(r.additionalEventData !== undefined ? { additionalEventData: r.additionalEventData } : {}),
     ...(r.requestID !== undefined ? { requestID: r.requestID } : {}),
-    eventID: randomUUID(),
+    eventID: newEventId(now.getTime()),
     ...(r.readOnly !== undefined ? { readOnly: r.readOnly } : {}),
     ...(r.resources !== undefined ? { resources: r.resources } : {}),
     eventType: r.eventType ?? 'AwsApiCall',

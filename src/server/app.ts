@@ -52,6 +52,7 @@ import { createSqsService } from '../services/sqs/index.js';
 import { DeadLetterQueues } from '../domain/dead-letters.js';
 import { ConsoleFiles, isConsoleRequest } from './console.js';
 import { bootstrapRootCredentials, credentialsNotice, type RootCredentials } from './credentials.js';
+import { newEventId } from '../domain/event-id.js';
 
 const MAX_BODY = 20 * 1024 * 1024;
 
@@ -242,7 +243,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       const ua = req.headers['user-agent'];
       const ctx: RequestContext = {
         requestId,
-        recordEventId: randomUUID(),
+        recordEventId: newEventId(),
         accountId: who.principal.accountId,
         region: cred.region,
         principal: who.principal,
