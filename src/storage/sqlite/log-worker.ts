@@ -87,8 +87,9 @@ export function toColumns(events: readonly IndexedEvent[]): EventColumns {
   return c;
 }
 
+type AppendRequest = { type: 'append'; id: number; events: EventColumns };
 type Request =
-  | { type: 'append'; id: number; events: EventColumns }
+  | AppendRequest
   | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null }
   | { type: 'jobs'; id: number; reader: string; change: JobsChange };
 
@@ -284,10 +285,10 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   // Appends that arrived while a commit was being fsynced wait here, and go together into the
   // next transaction: the request thread sends each group as soon as it has one, without waiting
   // for the commit before it, so a commit starts as soon as the one before it has ended.
-  let waiting: Extract<Request, { type: 'append' }>[] = [];
+  let waiting: AppendRequest[] = [];
   let commitScheduled = false;
   /** Commit callers' batches in one transaction and answer each; if it fails, each batch on its own. */
-  const commit = (batch: Extract<Request, { type: 'append' }>[]): void => {
+  const commit = (batch: AppendRequest[]): void => {
     try {
       const done = append(batch.map((m) => m.events));
       for (let i = 0; i < batch.length; i++) parentPort!.postMessage({ id: batch[i]!.id, appended: done[i]! } satisfies Reply);
