@@ -3,12 +3,16 @@
  * 8 sources) and measure LookupEvents over HTTP, per lookup attribute, with and without a
  * time range: p50/p99 latency and lookups/s.
  *
- *   npm run bench:lookup [-- --events 1000000 --requests 1000 --concurrency 16 --rate 1000 --paced 5000 --client raw|sdk --only <text>]
+ *   npm run bench:lookup [-- --events 1000000 --requests 5000 --concurrency 16 --rate 1000 --paced 5000 --client raw|sdk --only <text>]
  *
  * `--only AccessKeyId` runs just the cases whose name contains the text (for looking into one).
  *
  * Each case runs twice. First closed-loop: `--concurrency` lookups in flight, each sent as the
- * one before it is answered, which gives the server's capacity (lookups/s). Sixteen in flight keep
+ * one before it is answered, which gives the server's capacity (lookups/s), over `--requests`
+ * lookups. Five thousand since 2026-11-30 (a thousand before): a case's first second reads pages
+ * no earlier case has read (from the log, and from disk where this machine's memory reclaim has
+ * dropped them) at ~550 lookups/s on the reader thread, and over a thousand lookups that start
+ * decided the rate (EventName 894–959/s over 1,000, 1,571–1,656/s over 5,000). Sixteen in flight keep
  * both cores busy; with six, as until 2026-11-30, the rate was held down by each lookup's wait for
  * its own record's fsync, with a third of the CPU idle. The latencies of that run are mostly time
  * spent queued behind the other lookups in flight, and grow with the number in flight. Then paced: `--paced` lookups sent on a fixed schedule of `--rate` per second
@@ -29,7 +33,7 @@ import { RawJsonClient } from './raw-client.js';
 import { cpuSeconds, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT, only: ONLY, rate: RATE, paced: PACED } = benchArgs(
-  { events: 1_000_000, requests: 1000, concurrency: 16, client: 'raw', only: '', rate: 1000, paced: 5000 },
+  { events: 1_000_000, requests: 5000, concurrency: 16, client: 'raw', only: '', rate: 1000, paced: 5000 },
   { client: ['raw', 'sdk'] },
 );
 const ACCOUNT = ACCOUNTS[0]!;

@@ -90,7 +90,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     accessKeyId: env.OPENTRAIL_ACCESS_KEY_ID,
     secretAccessKey: env.OPENTRAIL_SECRET_ACCESS_KEY,
     maxPendingEvents: num(env.OPENTRAIL_MAX_PENDING_EVENTS, 'OPENTRAIL_MAX_PENDING_EVENTS') ?? 200_000,
-    lookupCacheMiB: num(env.OPENTRAIL_LOOKUP_CACHE_MB, 'OPENTRAIL_LOOKUP_CACHE_MB') ?? 64,
+    lookupCacheMiB: num(env.OPENTRAIL_LOOKUP_CACHE_MB, 'OPENTRAIL_LOOKUP_CACHE_MB') ?? 256,
     maxIngestRequests: num(env.OPENTRAIL_MAX_INGEST_REQUESTS, 'OPENTRAIL_MAX_INGEST_REQUESTS') ?? 64,
     maxIngestBytes: (num(env.OPENTRAIL_MAX_INGEST_MB, 'OPENTRAIL_MAX_INGEST_MB') ?? 64) * 2 ** 20,
     printCredentials: true,
