@@ -6,7 +6,7 @@
  * over (the console's event history, a CLI paging the same view), and each read of a row costs
  * more than finding it. SQLite's own page cache cannot keep them: in WAL mode a connection drops
  * its whole cache whenever another connection has committed, which here is every lookup (each
- * one records itself). The cache is bounded by the characters it holds and forgets entries by
+ * one records itself). The cache is bounded by the bytes its texts take and forgets entries by
  * the clock algorithm (second chance): a hit costs a flag, not a reordering of the map.
  */
 export interface EncodedEvent {
@@ -16,6 +16,16 @@ export interface EncodedEvent {
   text: string;
   /** Shown again since the eviction scan last passed it. */
   shown?: boolean;
+  /** The memory its text takes, as counted against the bound (set when kept). */
+  bytes?: number;
+}
+
+/** A character outside Latin-1: V8 then keeps the whole string at two bytes a character. */
+const NON_LATIN1 = /[^\u0000-\u00ff]/;
+
+/** The bytes V8 takes for a string's characters: one a character when all are Latin-1, else two. */
+export function textBytes(text: string): number {
+  return NON_LATIN1.test(text) ? text.length * 2 : text.length;
 }
 
 export class EncodedEvents {
@@ -23,8 +33,21 @@ export class EncodedEvents {
   private hand: MapIterator<[number, EncodedEvent]> = this.entries.entries();
   private size = 0;
 
-  /** `maxChars`: most characters of encoded text kept (0 keeps nothing). */
-  constructor(private readonly maxChars: number) {}
+  /**
+   * `maxBytes`: most bytes of encoded text kept (0 keeps nothing), counted as V8 stores the text
+   * (textBytes): an event with a character outside Latin-1 in it counts twice its length.
+   */
+  constructor(private readonly maxBytes: number) {}
+
+  /** Bytes of text kept now. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Entries kept now. */
+  get count(): number {
+    return this.entries.size;
+  }
 
   get(seq: number, timeMs: number): EncodedEvent | undefined {
     const e = this.entries.get(seq);
@@ -34,15 +57,17 @@ export class EncodedEvents {
   }
 
   set(seq: number, e: EncodedEvent): void {
-    if (e.text.length > this.maxChars) return;
+    const bytes = textBytes(e.text);
+    if (bytes > this.maxBytes) return;
     const old = this.entries.get(seq);
     if (old) {
-      this.size -= old.text.length;
+      this.size -= old.bytes ?? 0;
       this.entries.delete(seq);
     }
+    e.bytes = bytes;
     this.entries.set(seq, e);
-    this.size += e.text.length;
-    while (this.size > this.maxChars && this.evictOne()) {
+    this.size += bytes;
+    while (this.size > this.maxBytes && this.evictOne()) {
       // keep going
     }
   }
@@ -68,7 +93,7 @@ export class EncodedEvents {
         continue;
       }
       this.entries.delete(k);
-      this.size -= v.text.length;
+      this.size -= v.bytes ?? 0;
       return true;
     }
   }

@@ -84,10 +84,10 @@ export class SqliteEventLog implements EventLog {
     this.countHistoryHere = historyCounter(this.db, this.history);
     const encoder = opts.pageEncoder ?? ROWS_AS_JSON;
     // Characters, not bytes: the records' text is mostly ASCII, one byte a character in V8.
-    const cacheChars = Math.round((opts.encodedCacheMiB ?? 256) * 2 ** 20);
+    const cacheBytes = Math.round((opts.encodedCacheMiB ?? 256) * 2 ** 20);
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
-    this.reader = startHistoryReader(file, encoder, cacheChars);
+    this.reader = startHistoryReader(file, encoder, cacheBytes);
   }
 
   /**

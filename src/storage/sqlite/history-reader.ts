@@ -139,11 +139,11 @@ export interface HistoryReaderHandle {
 type Reply = { id: number; rows?: HistoryRow[]; page?: HistoryPage; counts?: BucketCount[]; error?: string };
 type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery } | { id: number; forget: true };
 
-/** `cacheChars`: most characters of encoded entries the thread keeps (see EncodedEvents). */
-export function startHistoryReader(file: string, encoder: HistoryPageEncoder, cacheChars: number): HistoryReaderHandle {
+/** `cacheBytes`: most bytes of encoded entries the thread keeps (see EncodedEvents). */
+export function startHistoryReader(file: string, encoder: HistoryPageEncoder, cacheBytes: number): HistoryReaderHandle {
   // A roomier young generation: each page allocates ~100 KB of strings, and scavenging a small
   // one every few lookups showed as latency spikes.
-  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module, cacheChars }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module, cacheBytes }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   worker.unref();
   worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -200,7 +200,7 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder, ca
 }
 
 if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string } | null)?.historyReaderFile) {
-  const { historyReaderFile: file, pageEncoder, cacheChars } = workerData as { historyReaderFile: string; pageEncoder: string; cacheChars: number };
+  const { historyReaderFile: file, pageEncoder, cacheBytes } = workerData as { historyReaderFile: string; pageEncoder: string; cacheBytes: number };
   // Messages wait on the port until its listener is attached below.
   const { encodeEvent } = (await import(pageEncoder)) as Pick<HistoryPageEncoder, 'encodeEvent'>;
   const db = new Database(file, { readonly: true });
@@ -211,7 +211,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);
   const counter = historyCounter(db, index);
-  const cache = new EncodedEvents(cacheChars);
+  const cache = new EncodedEvents(cacheBytes);
   const pager = historyPager(db, stmt, index, encodeEvent, cache);
   const answer = (m: Request): Reply => {
     if ('p' in m) {
