@@ -83,7 +83,7 @@ export class SqliteEventLog implements EventLog {
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
     const encoder = opts.pageEncoder ?? ROWS_AS_JSON;
-    // Characters, not bytes: the records' text is mostly ASCII, one byte a character in V8.
+    // Bytes as V8 keeps the entries' text (see EncodedEvents), not counting each entry's few dozen of bookkeeping.
     const cacheBytes = Math.round((opts.encodedCacheMiB ?? 256) * 2 ** 20);
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
