@@ -18,6 +18,8 @@ export interface Config {
   maxPendingEvents: number;
   /** MiB of encoded LookupEvents entries kept for later pages (0: none). */
   lookupCacheMiB: number;
+  /** Threads that read LookupEvents pages (at least 1). */
+  lookupThreads: number;
   /** Most ingest API requests (POST /v1/events) being handled at once; more are answered 429. */
   maxIngestRequests: number;
   /** Most bytes of ingest request bodies being handled at once; more are answered 429. */
@@ -76,6 +78,13 @@ function num(v: string | number | undefined, name: string): number | undefined {
   return n;
 }
 
+/** OPENTRAIL_LOOKUP_THREADS: a whole number from 1 to 16 (default 1). */
+function threadCount(v: string | undefined): number {
+  const n = num(v, 'OPENTRAIL_LOOKUP_THREADS') ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`OPENTRAIL_LOOKUP_THREADS must be a whole number from 1 to 16, not ${v}`);
+  return n;
+}
+
 export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(flags.dataDir ?? env.OPENTRAIL_DATA_DIR ?? './.opentrail');
   return {
@@ -91,6 +100,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     secretAccessKey: env.OPENTRAIL_SECRET_ACCESS_KEY,
     maxPendingEvents: num(env.OPENTRAIL_MAX_PENDING_EVENTS, 'OPENTRAIL_MAX_PENDING_EVENTS') ?? 200_000,
     lookupCacheMiB: num(env.OPENTRAIL_LOOKUP_CACHE_MB, 'OPENTRAIL_LOOKUP_CACHE_MB') ?? 256,
+    lookupThreads: threadCount(env.OPENTRAIL_LOOKUP_THREADS),
     maxIngestRequests: num(env.OPENTRAIL_MAX_INGEST_REQUESTS, 'OPENTRAIL_MAX_INGEST_REQUESTS') ?? 64,
     maxIngestBytes: (num(env.OPENTRAIL_MAX_INGEST_MB, 'OPENTRAIL_MAX_INGEST_MB') ?? 64) * 2 ** 20,
     printCredentials: true,

@@ -46,9 +46,13 @@ interface WireEvent {
   CloudTrailEvent: string;
 }
 
-async function withLog(body: (log: SqliteEventLog) => Promise<void>, cacheMiB?: number): Promise<void> {
+async function withLog(body: (log: SqliteEventLog) => Promise<void>, cacheMiB?: number, readerThreads?: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-pagecache-'));
-  const log = new SqliteEventLog(join(dir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER, ...(cacheMiB === undefined ? {} : { encodedCacheMiB: cacheMiB }) });
+  const log = new SqliteEventLog(join(dir, 'events.db'), {
+    pageEncoder: LOOKUP_EVENTS_ENCODER,
+    ...(cacheMiB === undefined ? {} : { encodedCacheMiB: cacheMiB }),
+    ...(readerThreads === undefined ? {} : { readerThreads }),
+  });
   try {
     await body(log);
   } finally {
@@ -118,3 +122,22 @@ test('with no room for entries (OPENTRAIL_LOOKUP_CACHE_MB=0) every page is read 
     assert.equal(log.pageEntries.cached, 0);
     assert.equal(log.pageEntries.read, 60);
   }, 0));
+
+test('with several reader threads, a busy thread\'s pages go to the others, and every page is the same', () =>
+  withLog(
+    async (log) => {
+      await log.append(Array.from({ length: 30 }, (_, i) => event(i, 'Op', T0 + i * 1000)));
+      // Twelve at once: the query's own thread takes two, the others the rest.
+      const pages = await Promise.all(Array.from({ length: 12 }, () => log.lookupPage(query())));
+      for (const p of pages) assert.equal(p.events, pages[0]!.events);
+      assert.equal((JSON.parse(pages[0]!.events) as WireEvent[]).length, 30);
+      // More than one thread read the page from the log (30 entries each time).
+      assert.ok(log.pageEntries.read >= 60, `read ${log.pageEntries.read}`);
+      // One at a time, the query keeps to its own thread, which kept the entries.
+      const read = log.pageEntries.read;
+      for (let i = 0; i < 3; i++) assert.equal((await log.lookupPage(query())).events, pages[0]!.events);
+      assert.equal(log.pageEntries.read, read);
+    },
+    undefined,
+    3,
+  ));

@@ -65,9 +65,10 @@ export class SqliteEventLog implements EventLog {
    * `encodedCacheMiB`: how much encoded text of events lookups keep for later pages (default 256 MiB:
    *   with 64, bench:lookup's AccessKeyId pages — 997 keys of 52 entries, ~78 MB — never stayed,
    *   and read the log afresh at ~1.8 ms a lookup on the reader thread; the reader's GC pauses
-   *   stayed ≤ 14 ms with 256).
+   *   stayed ≤ 14 ms with 256);
+   * `readerThreads`: threads that read pages (default 1; see startHistoryReader), sharing that cache.
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -87,7 +88,7 @@ export class SqliteEventLog implements EventLog {
     const cacheBytes = Math.round((opts.encodedCacheMiB ?? 256) * 2 ** 20);
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
-    this.reader = startHistoryReader(file, encoder, cacheBytes);
+    this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads ?? 1);
   }
 
   /**
