@@ -141,3 +141,27 @@ test('with several reader threads, a busy thread\'s pages go to the others, and 
     undefined,
     3,
   ));
+
+test('a reader thread that ends with pages asked of it: another thread, then the log\'s own connection, answers them', async () => {
+  // Read by each reader thread as it starts: every one ends at the first page asked of it.
+  process.env.OPENTRAIL_FAILPOINT = 'history-reader-exit';
+  try {
+    await withLog(
+      async (log) => {
+        await log.append(Array.from({ length: 20 }, (_, i) => event(i, `Op${i % 2}`, T0 + i * 1000)));
+        const pages = await Promise.all([log.lookupPage(query()), log.lookupPage(query({ attribute: { key: 'EventName', value: 'Op1' } })), log.lookupPage(query({ limit: 5 }))]);
+        const ids = (p: { events: string }): string[] => (JSON.parse(p.events) as WireEvent[]).map((e) => e.EventId);
+        assert.equal(ids(pages[0]!).length, 20);
+        assert.equal(ids(pages[1]!).length, 10);
+        assert.deepEqual(ids(pages[2]!), ids(pages[0]!).slice(0, 5));
+        assert.ok(pages[2]!.next);
+        // Every thread has gone; the next lookups are read on the log's own connection.
+        assert.deepEqual(ids(await log.lookupPage(query())), ids(pages[0]!));
+      },
+      undefined,
+      2,
+    );
+  } finally {
+    delete process.env.OPENTRAIL_FAILPOINT;
+  }
+});

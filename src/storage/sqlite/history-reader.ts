@@ -8,7 +8,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryPageEncoder, HistoryQuery, HistoryRow } from '../interfaces.js';
-import { threadStall } from '../../failpoints.js';
+import { threadFailpoint, threadStall } from '../../failpoints.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
 import { statementCache } from './open.js';
 import { EncodedEvents, type EncodedEvent } from './encoded-events.js';
@@ -274,6 +274,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const answer = (m: Request): Reply => {
     if ('p' in m) {
       threadStall('history-page-slow', 50); // test: the lookup's own record commits first
+      threadFailpoint('history-reader-exit'); // test: a thread that ends with a page asked of it
       return { id: m.id, page: pager(m.p) };
     }
     if ('q' in m) return { id: m.id, rows: read(m.q) };
