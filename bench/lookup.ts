@@ -12,10 +12,11 @@
  * lookups. Five thousand since 2026-11-30 (a thousand before): a case's first second reads pages
  * no earlier case has read (from the log, and from disk where this machine's memory reclaim has
  * dropped them) at ~550 lookups/s on the reader thread, and over a thousand lookups that start
- * decided the rate (EventName 894–959/s over 1,000, 1,571–1,656/s over 5,000). Sixteen in flight keep
- * both cores busy; with six, as until 2026-11-30, the rate was held down by each lookup's wait for
- * its own record's fsync, with a third of the CPU idle. The latencies of that run are mostly time
- * spent queued behind the other lookups in flight, and grow with the number in flight. Then paced: `--paced` lookups sent on a fixed schedule of `--rate` per second
+ * decided the rate (EventName 894–959/s over 1,000, 1,571–1,656/s over 5,000). Sixteen in
+ * flight keep both cores busy; with six, as until 2026-11-30, the rate was held down by each
+ * lookup's wait for its own record's fsync, with a third of the CPU idle. The latencies of that
+ * run are mostly time spent queued behind the other lookups in flight, and grow with the number
+ * in flight. Then paced: `--paced` lookups sent on a fixed schedule of `--rate` per second
  * whether or not earlier ones have been answered, each timed from when it was due to be sent (so
  * a stall delays every lookup due meanwhile, and counts for each): the latency at that load. Five
  * thousand a case, so that one stall of the disk (an fsync of 10–25 ms, seen here now and then)

@@ -7,6 +7,7 @@ import type { CloudTrailRecord } from '../domain/record.js';
 import type { Appended, EventLog, IndexedEvent } from '../storage/interfaces.js';
 import { ThrottlingException } from '../protocols/errors.js';
 import { indexEvent } from './index-keys.js';
+import { takeGroup } from '../storage/groups.js';
 
 interface Pending {
   events: IndexedEvent[];
@@ -87,13 +88,7 @@ export class Ingest {
    */
   private flush(): void {
     while (this.queue.length > 0) {
-      const group: Pending[] = [];
-      let n = 0;
-      while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.events.length <= this.maxBatch)) {
-        const p = this.queue.shift()!;
-        group.push(p);
-        n += p.events.length;
-      }
+      const { group, items: n } = takeGroup(this.queue, this.maxBatch, (p) => p.events.length);
       const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
       this.sent++;
       this.log.append(all).then(

@@ -88,7 +88,7 @@ export class SqliteEventLog implements EventLog {
     const cacheBytes = Math.round((opts.encodedCacheMiB ?? 256) * 2 ** 20);
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
-    this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads ?? 1);
+    this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads);
   }
 
   /**

@@ -209,12 +209,20 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder, ca
   const count = Math.max(1, Math.floor(threads));
   const all = Array.from({ length: count }, () => startThread(file, encoder, Math.floor(cacheBytes / count)));
   let nextId = 0;
+  /** The query's own thread among those alive, or the least busy one when its own is busy (no array made: every lookup comes here). */
   const pick = (key: string): ReaderThread | undefined => {
-    const up = all.filter((t) => t.alive);
-    if (up.length === 0) return undefined;
-    const own = up[hashOf(key) % up.length]!;
-    if (own.pending.size < SPILL_AT) return own;
-    return up.reduce((a, b) => (b.pending.size < a.pending.size ? b : a), own);
+    let up = 0;
+    for (const t of all) if (t.alive) up++;
+    if (up === 0) return undefined;
+    let nth = hashOf(key) % up;
+    let own: ReaderThread | undefined;
+    let least: ReaderThread | undefined;
+    for (const t of all) {
+      if (!t.alive) continue;
+      if (nth-- === 0) own = t;
+      if (!least || t.pending.size < least.pending.size) least = t;
+    }
+    return own!.pending.size < SPILL_AT || own!.pending.size <= least!.pending.size ? own : least;
   };
   /** Ask the query's thread; if that thread goes before answering, another one. */
   const call = async (key: string, make: (id: number) => Request): Promise<Reply> => {

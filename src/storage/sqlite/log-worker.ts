@@ -7,6 +7,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { takeGroup } from '../groups.js';
 import { statSync } from 'node:fs';
 import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
@@ -285,7 +286,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   // Appends that arrived while a commit was being fsynced wait here, and go together into the
   // next transaction: the request thread sends each group as soon as it has one, without waiting
   // for the commit before it, so a commit starts as soon as the one before it has ended.
-  let waiting: AppendRequest[] = [];
+  const waiting: AppendRequest[] = [];
   let commitScheduled = false;
   /** Commit callers' batches in one transaction and answer each; if it fails, each batch on its own. */
   const commit = (batch: AppendRequest[]): void => {
@@ -302,14 +303,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   /** Commit what waits, TRANSACTION_EVENTS events a transaction at most (at least one caller's batch). */
   const commitWaiting = (): void => {
     commitScheduled = false;
-    while (waiting.length > 0) {
-      let n = 0;
-      let take = 0;
-      while (take < waiting.length && (take === 0 || n + waiting[take]!.events.json.length <= TRANSACTION_EVENTS)) n += waiting[take++]!.events.json.length;
-      const batch = waiting.slice(0, take);
-      waiting = waiting.slice(take);
-      commit(batch);
-    }
+    while (waiting.length > 0) commit(takeGroup(waiting, TRANSACTION_EVENTS, (m) => m.events.json.length).group);
   };
   parentPort.on('message', (m: 'stop' | Request) => {
     if (m !== 'stop' && m.type === 'append') {
