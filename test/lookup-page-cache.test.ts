@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
@@ -46,7 +46,7 @@ interface WireEvent {
   CloudTrailEvent: string;
 }
 
-async function withLog(body: (log: SqliteEventLog) => Promise<void>, cacheMiB?: number, readerThreads?: number): Promise<void> {
+async function withLog(body: (log: SqliteEventLog, dir: string) => Promise<void>, cacheMiB?: number, readerThreads?: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-pagecache-'));
   const log = new SqliteEventLog(join(dir, 'events.db'), {
     pageEncoder: LOOKUP_EVENTS_ENCODER,
@@ -54,7 +54,7 @@ async function withLog(body: (log: SqliteEventLog) => Promise<void>, cacheMiB?: 
     ...(readerThreads === undefined ? {} : { readerThreads }),
   });
   try {
-    await body(log);
+    await body(log, dir);
   } finally {
     await log.close();
     rmSync(dir, { recursive: true, force: true });
@@ -165,3 +165,21 @@ test('a reader thread that ends with pages asked of it: another thread, then the
     delete process.env.OPENTRAIL_FAILPOINT;
   }
 });
+
+test('the reader thread reads the log and its index through a memory map (pages it has read stay mapped)', { skip: process.platform !== 'linux' && 'reads /proc/self/maps' }, () =>
+  withLog(async (log, dir) => {
+    await log.append(Array.from({ length: 120 }, (_, i) => event(i, `Op${i % 2}`, T0 + i * 1000)));
+    // Pages still in the WAL are read from it: the map serves those the checkpoints (every half second) copied into the files.
+    const wanted = [join(dir, 'events.db'), join(dir, 'events.history.db')].map((f) => new RegExp(`${escape(f)}$`, 'm'));
+    let mapped = '';
+    for (let waited = 0; waited < 10_000 && !wanted.every((w) => w.test(mapped)); waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      await log.lookupPage(query({ attribute: { key: 'EventName', value: 'Op1' } }));
+      mapped = readFileSync('/proc/self/maps', 'utf8');
+    }
+    for (const w of wanted) assert.match(mapped, w);
+  }));
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

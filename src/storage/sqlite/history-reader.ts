@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import type { BucketCount, HistoryCountQuery, HistoryPage, HistoryPageEncoder, HistoryQuery, HistoryRow } from '../interfaces.js';
 import { threadFailpoint, threadStall } from '../../failpoints.js';
 import { HistoryIndex, attachHistory } from './history-index.js';
-import { statementCache } from './open.js';
+import { mapIntoMemory, statementCache } from './open.js';
 import { EncodedEvents, type EncodedEvent } from './encoded-events.js';
 
 /** seq, json, event_id, event_name, event_source, username, access_key_id, read_only, resources */
@@ -273,6 +273,7 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   attachHistory(db, file);
+  mapIntoMemory(db, ['main', 'hx']);
   const stmt = statementCache(db);
   const index = new HistoryIndex(db, stmt);
   const read = historyReader(db, stmt, index);

@@ -28,3 +28,15 @@ export function statementCache(db: Database.Database): (sql: string) => Database
     return st;
   };
 }
+
+/**
+ * Read `schemas` of `db` through a memory map (up to SQLite's compiled limit, 2 GiB less 64 KiB a
+ * file; the rest is read as before) instead of a read() per page. Each page costs a copy less,
+ * and pages a process has mapped stay in memory: this machine's kernel pages out file pages no
+ * process maps once they go untouched for a minute (DAMON's proactive reclaim), and lookups then
+ * waited on the disk for pages read only a few minutes before (a page of 50 events read from the
+ * log in 150 ms, once).
+ */
+export function mapIntoMemory(db: Database.Database, schemas: readonly string[]): void {
+  for (const s of schemas) db.pragma(`${s}.mmap_size = ${0x7fff0000}`);
+}
