@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { ACCOUNT, signedPost, startTestServer, type TestServer } from './helpers.js';
+import { ACCOUNT, TARGET, rawCall, signedPost, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
 
@@ -173,4 +173,19 @@ test('past the admission limit, callers get 429 ThrottlingException at once; not
     ts = saved;
     await small.close();
   }
+});
+
+test('a LookupEvents answer with text beyond ASCII is measured in bytes: its content-length is the body the client reads', async () => {
+  const note = 'façade ✓ 😀 — 注意';
+  const { status } = await post(JSON.stringify({ events: Array.from({ length: 3 }, (_, i) => ({ id: `note-${i}`, record: rec('NoteInvoice', { requestParameters: { note } }) })) }));
+  assert.equal(status, 200);
+  // A content-length short of the body would cut the JSON; one beyond it would leave the read hanging.
+  const r = await rawCall(ts.app.url, { target: `${TARGET}LookupEvents`, body: JSON.stringify({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'NoteInvoice' }] }) });
+  assert.equal(r.status, 200);
+  const events = (r.json as { Events: { CloudTrailEvent: string }[] }).Events;
+  assert.equal(events.length, 3);
+  for (const e of events) assert.equal((JSON.parse(e.CloudTrailEvent) as { requestParameters: { note: string } }).requestParameters.note, note);
+  assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(JSON.stringify(r.json)));
+  // And the SDK reads the same.
+  assert.deepEqual((await lookup('NoteInvoice')).map((e) => (e.requestParameters as { note: string }).note), [note, note, note]);
 });

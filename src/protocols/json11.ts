@@ -8,7 +8,8 @@ export const JSON11_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export interface WireResponse {
   statusCode: number;
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** Parts of text are sent one after another, as they are (no joined copy of a large page). */
+  body: string | Buffer | readonly string[];
 }
 
 export function parseJsonBody(body: Buffer): Record<string, unknown> {
@@ -58,9 +59,18 @@ const RAW_MARK = `ot-raw-json-${randomBytes(12).toString('hex')}-`;
 
 /** An output shape as JSON text, RawJson values spliced in where they stand. */
 export function encodeWire(output: unknown): string {
+  return encodeWireParts(output).join('');
+}
+
+/**
+ * encodeWire's text in the parts it is made of (the RawJson values among them, as they are):
+ * written to the socket one after another, a ~75 KB LookupEvents page is never copied into a
+ * joined string on the request thread.
+ */
+export function encodeWireParts(output: unknown): string[] {
   const raws: string[] = [];
   const text = JSON.stringify(toWire(output, raws));
-  if (raws.length === 0) return text;
+  if (raws.length === 0) return [text];
   const parts: string[] = [];
   let at = 0;
   for (let i = 0; i < raws.length; i++) {
@@ -70,14 +80,14 @@ export function encodeWire(output: unknown): string {
     at = j + mark.length;
   }
   parts.push(text.slice(at));
-  return parts.join('');
+  return parts;
 }
 
 export function json11Success(output: unknown, requestId: string): WireResponse {
   return {
     statusCode: 200,
     headers: { 'content-type': JSON11_CONTENT_TYPE, 'x-amzn-requestid': requestId },
-    body: encodeWire(output ?? {}),
+    body: encodeWireParts(output ?? {}),
   };
 }
 

@@ -186,10 +186,23 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   }
 
   const send = (res: ServerResponse, w: WireResponse): void => {
-    // Encoded once (a LookupEvents page is ~100 KB of text), then measured and written as bytes.
-    const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body;
-    res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? body.length });
-    res.end(body);
+    if (typeof w.body === 'string' || Buffer.isBuffer(w.body)) {
+      // Encoded once, then measured and written as bytes.
+      const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body;
+      res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? body.length });
+      res.end(body);
+      return;
+    }
+    // Parts (a LookupEvents answer: its page as the reader thread sent it), measured and written
+    // one after another in one go: the socket encodes each as it sends it.
+    const parts = w.body as readonly string[];
+    let length = 0;
+    for (const p of parts) length += Buffer.byteLength(p);
+    res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? length });
+    res.cork();
+    for (const p of parts) res.write(p);
+    res.end();
+    res.uncork();
   };
 
   let inFlight = 0;
