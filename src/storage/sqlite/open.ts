@@ -32,10 +32,10 @@ export function statementCache(db: Database.Database): (sql: string) => Database
 /**
  * Read `schemas` of `db` through a memory map (up to SQLite's compiled limit, 2 GiB less 64 KiB a
  * file; the rest is read as before) instead of a read() per page. Each page costs a copy less,
- * and pages a process has mapped stay in memory: this machine's kernel pages out file pages no
- * process maps once they go untouched for a minute (DAMON's proactive reclaim), and lookups then
- * waited on the disk for pages read only a few minutes before (a page of 50 events read from the
- * log in 150 ms, once).
+ * and pages a process has mapped stay in memory: a kernel with proactive reclaim (DAMON's, as on
+ * the machine of BENCHMARKS.md) pages out file pages no process maps once they go untouched for a
+ * while, and lookups then waited on the disk for pages read only minutes before (once 150 ms for
+ * a page).
  */
 export function mapIntoMemory(db: Database.Database, schemas: readonly string[]): void {
   for (const s of schemas) db.pragma(`${s}.mmap_size = ${0x7fff0000}`);
