@@ -186,16 +186,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   }
 
   const send = (res: ServerResponse, w: WireResponse): void => {
-    if (typeof w.body === 'string' || Buffer.isBuffer(w.body)) {
-      // Encoded once, then measured and written as bytes.
-      const body = typeof w.body === 'string' ? Buffer.from(w.body) : w.body;
-      res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? body.length });
-      res.end(body);
-      return;
-    }
-    // Parts (a LookupEvents answer: its page as the reader thread sent it), measured and written
-    // one after another in one go: the socket encodes each as it sends it.
-    const parts = w.body as readonly string[];
+    // One body or its parts (a LookupEvents answer: the page as the reader thread sent it),
+    // measured in bytes and written one after another in one go; no part is joined to another.
+    const parts = typeof w.body === 'string' || Buffer.isBuffer(w.body) ? [w.body] : w.body;
     let length = 0;
     for (const p of parts) length += Buffer.byteLength(p);
     res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? length });

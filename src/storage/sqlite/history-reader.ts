@@ -209,12 +209,20 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder, ca
   const count = Math.max(1, Math.floor(threads));
   const all = Array.from({ length: count }, () => startThread(file, encoder, Math.floor(cacheBytes / count)));
   let nextId = 0;
-  /** The query's own thread among those alive, or the least busy one when its own is busy (no array made: every lookup comes here). */
-  const pick = (key: string): ReaderThread | undefined => {
+  /**
+   * The query's own thread among those alive, or the least busy one when its own is busy (no
+   * array made, and no key when one thread is up: every lookup comes here).
+   */
+  const pick = (q: HistoryQuery | HistoryCountQuery): ReaderThread | undefined => {
     let up = 0;
-    for (const t of all) if (t.alive) up++;
-    if (up === 0) return undefined;
-    let nth = hashOf(key) % up;
+    let last: ReaderThread | undefined;
+    for (const t of all) {
+      if (!t.alive) continue;
+      up++;
+      last = t;
+    }
+    if (up <= 1) return last;
+    let nth = hashOf(keyOf(q)) % up;
     let own: ReaderThread | undefined;
     let least: ReaderThread | undefined;
     for (const t of all) {
@@ -225,9 +233,9 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder, ca
     return own!.pending.size < SPILL_AT || own!.pending.size <= least!.pending.size ? own : least;
   };
   /** Ask the query's thread; if that thread goes before answering, another one. */
-  const call = async (key: string, make: (id: number) => Request): Promise<Reply> => {
+  const call = async (q: HistoryQuery | HistoryCountQuery, make: (id: number) => Request): Promise<Reply> => {
     for (;;) {
-      const t = pick(key);
+      const t = pick(q);
       if (!t) throw new Error(STOPPED);
       try {
         return await ask(t, make(nextId++));
@@ -241,15 +249,15 @@ export function startHistoryReader(file: string, encoder: HistoryPageEncoder, ca
       return all.some((t) => t.alive);
     },
     async lookup(q: HistoryQuery): Promise<HistoryRow[]> {
-      return (await call(keyOf(q), (id) => ({ id, q }))).rows ?? [];
+      return (await call(q, (id) => ({ id, q }))).rows ?? [];
     },
     async page(p: HistoryQuery): Promise<HistoryPage> {
-      const r = await call(keyOf(p), (id) => ({ id, p }));
+      const r = await call(p, (id) => ({ id, p }));
       if (!r.page) throw new Error('the history reader sent no page');
       return r.page;
     },
     async count(c: HistoryCountQuery): Promise<BucketCount[]> {
-      return (await call(keyOf(c), (id) => ({ id, c }))).counts ?? [];
+      return (await call(c, (id) => ({ id, c }))).counts ?? [];
     },
     async forgetEncoded(): Promise<void> {
       await Promise.all(all.filter((t) => t.alive).map((t) => ask(t, { id: nextId++, forget: true }).catch(() => undefined)));
