@@ -30,7 +30,7 @@
  * generator takes as little as it can of the two cores it shares with the server; `--client sdk`
  * uses @aws-sdk/client-cloudtrail.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from 'node:path';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { cpus } from 'node:os';
@@ -116,6 +116,7 @@ async function run(lookup: Lookup, c: Case, requests = REQUESTS): Promise<{ p50:
  */
 async function paced(lookup: Lookup, c: Case): Promise<{ p50: number; p99: number; loopMax: number }> {
   const latencies: number[] = [];
+  const trace: string[] = [];
   // The client's own stalls (GC, or no core free for it) delay the answers it reads: shown beside the p99.
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -129,11 +130,13 @@ async function paced(lookup: Lookup, c: Case): Promise<{ p50: number; p99: numbe
     pending.push(
       lookup(inputOf(c)).then(() => {
         latencies.push(performance.now() - due);
+        if (process.env.BENCH_TRACE) trace.push(`${c.name}\t${(due - start).toFixed(1)}\t${(performance.now() - due).toFixed(1)}`);
       }),
     );
   }
   await Promise.all(pending);
   loop.disable();
+  if (process.env.BENCH_TRACE) appendFileSync(process.env.BENCH_TRACE, trace.join('\n') + '\n');
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), loopMax: loop.max / 1e6 };
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { DescribeTrailsCommand, LookupEventsCommand, type LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
+import type { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { ACCOUNT, expectAwsError, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
@@ -71,6 +72,32 @@ test('each lookup attribute finds exactly the matching events, newest first', as
     const want = records.filter(pred).map((r) => r.eventID).reverse();
     assert.deepEqual(got.map((e) => e.EventId), want, `${key}=${value}`);
   }
+});
+
+test('concurrent lookups each get their own page, whole, while the buffers pages are written into are used again', async () => {
+  const c = ts.client();
+  const inputs: LookupEventsCommandInput[] = [
+    { ...window(), LookupAttributes: [{ AttributeKey: 'EventSource', AttributeValue: 'ec2.amazonaws.com' }] },
+    { ...window(), LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'Op2' }] },
+    { ...window(), MaxResults: 7 },
+  ];
+  const ids = async (input: LookupEventsCommandInput): Promise<string[]> => ((await c.send(new LookupEventsCommand(input))).Events ?? []).map((e) => e.EventId!);
+  const expected = await Promise.all(inputs.map(ids));
+  assert.deepEqual(expected.map((e) => e.length), [30, 12, 7]);
+  const log = ts.app.eventLog as SqliteEventLog;
+  const made = log.pageEntries.newBuffers;
+  // 300 lookups, 12 at a time: a buffer used again before its answer had gone would mix pages up.
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      while (next < 300) {
+        const k = next++ % inputs.length;
+        assert.deepEqual(await ids(inputs[k]!), expected[k]);
+      }
+    }),
+  );
+  // Pages went into buffers given back: a few new ones at most (as many as were in flight).
+  assert.ok(log.pageEntries.newBuffers - made <= 24, `${log.pageEntries.newBuffers - made} new buffers for 300 pages`);
 });
 
 test('output members are shaped as the SDK expects', async () => {

@@ -8,12 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { LOOKUP_EVENTS_ENCODER } from '../src/services/cloudtrail/lookup-events-wire.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
-import type { HistoryQuery } from '../src/storage/interfaces.js';
+import type { HistoryPage, HistoryQuery } from '../src/storage/interfaces.js';
+import { utf8Text } from '../src/protocols/raw-json.js';
 
+/** A page's events as text. */
+const text = (p: HistoryPage): string => utf8Text(p.events);
 const ACCOUNT = '111122223333';
 const T0 = Date.UTC(2026, 10, 1);
 /** Text beyond ASCII (two, three and four UTF-8 bytes a character), in every kept entry. */
@@ -46,10 +50,12 @@ interface WireEvent {
   CloudTrailEvent: string;
 }
 
-async function withLog(body: (log: SqliteEventLog, dir: string) => Promise<void>, cacheMiB?: number, readerThreads?: number): Promise<void> {
+async function withLog(body: (log: SqliteEventLog, dir: string) => Promise<void>, cacheMiB?: number, readerThreads?: number, keepInMemory = false): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-pagecache-'));
   const log = new SqliteEventLog(join(dir, 'events.db'), {
     pageEncoder: LOOKUP_EVENTS_ENCODER,
+    // Its map would show the files mapped before any lookup has read them (the test below).
+    keepInMemory,
     ...(cacheMiB === undefined ? {} : { encodedCacheMiB: cacheMiB }),
     ...(readerThreads === undefined ? {} : { readerThreads }),
   });
@@ -75,16 +81,16 @@ test('a page served from kept entries is the page read from the log, next token 
     assert.equal(log.pageEntries.read, read);
     assert.ok(log.pageEntries.cached >= 50 + 7 + 10 + 50);
     for (let i = 0; i < pages.length; i++) {
-      assert.equal(again[i]!.events, first[i]!.events);
+      assert.equal(text(again[i]!), text(first[i]!));
       assert.deepEqual(again[i]!.next, first[i]!.next);
     }
-    const events = JSON.parse(again[2]!.events) as WireEvent[];
+    const events = JSON.parse(text(again[2]!)) as WireEvent[];
     assert.equal(events.length, 10);
     assert.ok(events.every((e) => e.EventName === 'Op1' && (JSON.parse(e.CloudTrailEvent) as { eventID: string }).eventID === e.EventId));
     assert.ok(events.every((e) => (JSON.parse(e.CloudTrailEvent) as { requestParameters: { note: string } }).requestParameters.note === NOTE));
     // The caller's own record is left out of a page even when its entry is kept.
-    const newest = (JSON.parse(first[0]!.events) as WireEvent[])[0]!;
-    const without = JSON.parse((await log.lookupPage(query({ exclude: newest.EventId }))).events) as WireEvent[];
+    const newest = (JSON.parse(text(first[0]!)) as WireEvent[])[0]!;
+    const without = JSON.parse(text(await log.lookupPage(query({ exclude: newest.EventId })))) as WireEvent[];
     assert.equal(without.length, 50);
     assert.ok(!without.some((e) => e.EventId === newest.EventId));
   }));
@@ -93,16 +99,16 @@ test('after a purge that expired every event, new events are numbered on and fou
   withLog(async (log) => {
     const old = Array.from({ length: 5 }, (_, i) => event(i, 'Old', T0 + i * 1000));
     const first = await log.append(old);
-    const before = JSON.parse((await log.lookupPage(query())).events) as WireEvent[];
+    const before = JSON.parse(text(await log.lookupPage(query()))) as WireEvent[];
     assert.deepEqual(before.map((e) => e.EventName), ['Old', 'Old', 'Old', 'Old', 'Old']);
     assert.equal(await log.purge(T0 + 60_000), 5);
-    assert.deepEqual(JSON.parse((await log.lookupPage(query())).events), []);
+    assert.deepEqual(JSON.parse(text(await log.lookupPage(query()))), []);
     // Had the log been emptied, SQLite would number these from 1 again: below the index's mark
     // (never indexed, never in the tail a lookup scans) and below every reader's checkpoint.
     const fresh = Array.from({ length: 5 }, (_, i) => event(i, 'New', T0 + i * 1000));
     const appended = await log.append(fresh);
     assert.ok(appended.every((a) => a.seq > first.at(-1)!.seq));
-    const after = JSON.parse((await log.lookupPage(query())).events) as WireEvent[];
+    const after = JSON.parse(text(await log.lookupPage(query()))) as WireEvent[];
     assert.deepEqual(
       after.map((e) => e.EventId),
       fresh.map((e) => e.eventId).reverse(),
@@ -118,7 +124,7 @@ test('with no room for entries (OPENTRAIL_LOOKUP_CACHE_MB=0) every page is read 
     await log.append(Array.from({ length: 30 }, (_, i) => event(i, 'Op', T0 + i * 1000)));
     const a = await log.lookupPage(query());
     const b = await log.lookupPage(query());
-    assert.equal(a.events, b.events);
+    assert.equal(text(a), text(b));
     assert.equal(log.pageEntries.cached, 0);
     assert.equal(log.pageEntries.read, 60);
   }, 0));
@@ -129,13 +135,13 @@ test('with several reader threads, a busy thread\'s pages go to the others, and 
       await log.append(Array.from({ length: 30 }, (_, i) => event(i, 'Op', T0 + i * 1000)));
       // Twelve at once: the query's own thread takes two, the others the rest.
       const pages = await Promise.all(Array.from({ length: 12 }, () => log.lookupPage(query())));
-      for (const p of pages) assert.equal(p.events, pages[0]!.events);
-      assert.equal((JSON.parse(pages[0]!.events) as WireEvent[]).length, 30);
+      for (const p of pages) assert.equal(text(p), text(pages[0]!));
+      assert.equal((JSON.parse(text(pages[0]!)) as WireEvent[]).length, 30);
       // More than one thread read the page from the log (30 entries each time).
       assert.ok(log.pageEntries.read >= 60, `read ${log.pageEntries.read}`);
       // One at a time, the query keeps to its own thread, which kept the entries.
       const read = log.pageEntries.read;
-      for (let i = 0; i < 3; i++) assert.equal((await log.lookupPage(query())).events, pages[0]!.events);
+      for (let i = 0; i < 3; i++) assert.equal(text(await log.lookupPage(query())), text(pages[0]!));
       assert.equal(log.pageEntries.read, read);
     },
     undefined,
@@ -150,7 +156,7 @@ test('a reader thread that ends with pages asked of it: another thread, then the
       async (log) => {
         await log.append(Array.from({ length: 20 }, (_, i) => event(i, `Op${i % 2}`, T0 + i * 1000)));
         const pages = await Promise.all([log.lookupPage(query()), log.lookupPage(query({ attribute: { key: 'EventName', value: 'Op1' } })), log.lookupPage(query({ limit: 5 }))]);
-        const ids = (p: { events: string }): string[] => (JSON.parse(p.events) as WireEvent[]).map((e) => e.EventId);
+        const ids = (p: HistoryPage): string[] => (JSON.parse(text(p)) as WireEvent[]).map((e) => e.EventId);
         assert.equal(ids(pages[0]!).length, 20);
         assert.equal(ids(pages[1]!).length, 10);
         assert.deepEqual(ids(pages[2]!), ids(pages[0]!).slice(0, 5));
@@ -179,6 +185,39 @@ test('the reader thread reads the log and its index through a memory map (pages 
     }
     for (const w of wanted) assert.match(mapped, w);
   }));
+
+test('a log opened on earlier events is read into memory through a map of its own, before any lookup', { skip: process.platform !== 'linux' && 'reads /proc/self/maps' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-pagecache-'));
+  const file = join(dir, 'events.db');
+  try {
+    const first = new SqliteEventLog(file, { pageEncoder: LOOKUP_EVENTS_ENCODER, keepInMemory: false });
+    await first.append(Array.from({ length: 400 }, (_, i) => event(i, `Op${i % 2}`, T0 + i * 1000)));
+    await first.close();
+    // Every page in use of both files (the free list is never read): counted apart from the thread.
+    const inUse = (f: string): number => {
+      const d = new Database(f, { readonly: true });
+      const n = ((d.pragma('page_count', { simple: true }) as number) - (d.pragma('freelist_count', { simple: true }) as number)) * (d.pragma('page_size', { simple: true }) as number);
+      d.close();
+      return n;
+    };
+    const wantedBytes = inUse(file) + inUse(join(dir, 'events.history.db'));
+    const log = new SqliteEventLog(file, { pageEncoder: LOOKUP_EVENTS_ENCODER });
+    try {
+      const kept = await log.keptInMemory;
+      assert.ok(!('skipped' in kept), JSON.stringify(kept));
+      assert.equal(kept.bytes, wantedBytes);
+      // No lookup has run: the maps are the keeping thread's, and they outlive the read.
+      assert.equal(log.pageEntries.read + log.pageEntries.cached, 0);
+      await new Promise((r) => setTimeout(r, 500));
+      const mapped = readFileSync('/proc/self/maps', 'utf8');
+      for (const f of [file, join(dir, 'events.history.db')]) assert.match(mapped, new RegExp(`${escape(f)}$`, 'm'));
+    } finally {
+      await log.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

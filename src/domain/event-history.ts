@@ -184,7 +184,7 @@ export class EventHistory {
     }
     const query = { accountId, region, category: category === 'insight' ? 'insight' : 'management', attribute, startMs, endMs, limit: maxResults, before, exclude: ownEventId };
     return this.log.lookupPage(query).then((page) => {
-      const result: LookupResult = { Events: new RawJson(page.events) };
+      const result: LookupResult = { Events: new RawJson(page.events, page.release) };
       if (page.next) result.NextToken = this.sealToken({ v: 1, t: page.next.timeMs, s: page.next.seq, h: paramHash, i: now.getTime() });
       return result;
     });

@@ -1,15 +1,17 @@
 /** AWS JSON 1.1 wire format: request body decoding and response/error encoding. */
 import { randomBytes } from 'node:crypto';
 import { SerializationException, ServiceError } from './errors.js';
-import { RawJson } from './raw-json.js';
+import { RawJson, utf8Text } from './raw-json.js';
 
 export const JSON11_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 export interface WireResponse {
   statusCode: number;
   headers: Record<string, string>;
-  /** Parts of text are sent one after another, as they are (no joined copy of a large page). */
-  body: string | Buffer | readonly string[];
+  /** Parts (text or bytes) are sent one after another, as they are (no joined copy of a large page). */
+  body: string | Buffer | readonly (string | Uint8Array)[];
+  /** Called once the whole body has gone to the socket (not when the connection went first). */
+  sent?: () => void;
 }
 
 export function parseJsonBody(body: Buffer): Record<string, unknown> {
@@ -31,7 +33,7 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> {
  * Serialise an output shape: Date → epoch seconds, Uint8Array → base64, undefined dropped. A
  * RawJson value becomes a placeholder string, its text kept in `raws` (see encodeWire).
  */
-export function toWire(value: unknown, raws?: string[]): unknown {
+export function toWire(value: unknown, raws?: RawJson[]): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) {
@@ -41,8 +43,8 @@ export function toWire(value: unknown, raws?: string[]): unknown {
   }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (value instanceof RawJson) {
-    if (!raws) return JSON.parse(value.json) as unknown;
-    raws.push(value.json);
+    if (!raws) return JSON.parse(value.text) as unknown;
+    raws.push(value);
     return `${RAW_MARK}${raws.length - 1}`;
   }
   const obj = value as Record<string, unknown>;
@@ -59,7 +61,10 @@ const RAW_MARK = `ot-raw-json-${randomBytes(12).toString('hex')}-`;
 
 /** An output shape as JSON text, RawJson values spliced in where they stand. */
 export function encodeWire(output: unknown): string {
-  return encodeWireParts(output).join('');
+  const { parts, sent } = encodeWireParts(output);
+  const text = parts.map((p) => (typeof p === 'string' ? p : utf8Text(p))).join('');
+  sent?.();
+  return text;
 }
 
 /**
@@ -67,27 +72,32 @@ export function encodeWire(output: unknown): string {
  * written to the socket one after another, a ~75 KB LookupEvents page is never copied into a
  * joined string on the request thread.
  */
-export function encodeWireParts(output: unknown): string[] {
-  const raws: string[] = [];
+export function encodeWireParts(output: unknown): { parts: (string | Uint8Array)[]; sent?: () => void } {
+  const raws: RawJson[] = [];
   const text = JSON.stringify(toWire(output, raws));
-  if (raws.length === 0) return [text];
-  const parts: string[] = [];
+  if (raws.length === 0) return { parts: [text] };
+  const parts: (string | Uint8Array)[] = [];
   let at = 0;
   for (let i = 0; i < raws.length; i++) {
     const mark = `"${RAW_MARK}${i}"`;
     const j = text.indexOf(mark, at);
-    parts.push(text.slice(at, j), raws[i]!);
+    parts.push(text.slice(at, j), raws[i]!.json);
     at = j + mark.length;
   }
   parts.push(text.slice(at));
-  return parts;
+  const released = raws.filter((r) => r.release);
+  return released.length === 0 ? { parts } : { parts, sent: () => released.forEach((r) => r.release!()) };
+}
+
+function wireBody(e: { parts: (string | Uint8Array)[]; sent?: () => void }): Pick<WireResponse, 'body' | 'sent'> {
+  return e.sent ? { body: e.parts, sent: e.sent } : { body: e.parts };
 }
 
 export function json11Success(output: unknown, requestId: string): WireResponse {
   return {
     statusCode: 200,
     headers: { 'content-type': JSON11_CONTENT_TYPE, 'x-amzn-requestid': requestId },
-    body: encodeWireParts(output ?? {}),
+    ...wireBody(encodeWireParts(output ?? {})),
   };
 }
 

@@ -121,6 +121,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     unlock();
     throw err;
   }
+  void eventLog.keptInMemory.then((k) =>
+    'skipped' in k
+      ? logger.info({ reason: k.skipped }, 'event log not read into memory for lookups')
+      : logger.info({ pages: k.pages, mib: Math.round(k.bytes / 2 ** 20), ms: k.ms }, 'event log read into memory for lookups'),
+  );
   const accounts = new Accounts(metastore);
   const credentials = await bootstrapRootCredentials(config, accounts);
 
@@ -190,8 +195,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     // measured in bytes and written one after another in one go; no part is joined to another.
     const parts = typeof w.body === 'string' || Buffer.isBuffer(w.body) ? [w.body] : w.body;
     let length = 0;
-    for (const p of parts) length += Buffer.byteLength(p);
+    for (const p of parts) length += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
     res.writeHead(w.statusCode, { ...w.headers, 'content-length': w.headers['content-length'] ?? length });
+    // 'finish' comes once the socket has taken the last byte (its write completed); a connection
+    // that goes first never finishes, and the body's buffers are then left to the collector.
+    if (w.sent) res.once('finish', w.sent);
     res.cork();
     for (const p of parts) res.write(p);
     res.end();

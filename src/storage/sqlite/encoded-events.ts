@@ -18,6 +18,8 @@ export interface EncodedEvent {
   shown?: boolean;
   /** The memory its text takes, as counted against the bound (set when kept). */
   bytes?: number;
+  /** Its text's length in UTF-8 (set when first written into a page). */
+  utf8?: number;
 }
 
 /** A character outside Latin-1: V8 then keeps the whole string at two bytes a character. */

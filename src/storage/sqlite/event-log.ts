@@ -6,6 +6,7 @@ import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
 import { EncodedEvents } from './encoded-events.js';
+import { keepInMemory, type InMemoryKeeper, type KeptInMemory } from './keep-in-memory.js';
 import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
@@ -55,6 +56,7 @@ export class SqliteEventLog implements EventLog {
   private readonly worker: LogWorkerHandle;
   private readonly history: HistoryIndex;
   private readonly reader: HistoryReaderHandle;
+  private readonly keeper: InMemoryKeeper;
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
   private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
   private readonly pageHere: (q: HistoryQuery) => HistoryPage;
@@ -66,9 +68,11 @@ export class SqliteEventLog implements EventLog {
    *   with 64, bench:lookup's AccessKeyId pages — 997 keys of 52 entries, ~78 MB — never stayed,
    *   and read the log afresh at ~1.8 ms a lookup on the reader thread; the reader's GC pauses
    *   stayed ≤ 14 ms with 256);
-   * `readerThreads`: threads that read pages (default 1; see startHistoryReader), sharing that cache.
+   * `readerThreads`: threads that read pages (default 1; see startHistoryReader), sharing that cache;
+   * `keepInMemory`: read the log and its index into memory for lookups, and keep them there
+   *   (default true; see keepInMemory).
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; keepInMemory?: boolean } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -89,6 +93,12 @@ export class SqliteEventLog implements EventLog {
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
     this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads);
+    this.keeper = opts.keepInMemory === false ? { done: Promise.resolve({ skipped: 'not asked to' }), stop: async () => undefined } : keepInMemory(file);
+  }
+
+  /** Settles once the log and its index have been read into memory for lookups (see keepInMemory). */
+  get keptInMemory(): Promise<KeptInMemory> {
+    return this.keeper.done;
   }
 
   /**
@@ -122,13 +132,17 @@ export class SqliteEventLog implements EventLog {
     return this.onReader(() => this.reader.lookup(q), () => this.readHistory(q));
   }
 
-  /** LookupEvents entries served so far: encoded entries kept from earlier pages, and rows read. */
-  readonly pageEntries = { cached: 0, read: 0 };
+  /**
+   * LookupEvents entries served so far: encoded entries kept from earlier pages, and rows read;
+   * and the pages written into a buffer made for them rather than one given back.
+   */
+  readonly pageEntries = { cached: 0, read: 0, newBuffers: 0 };
 
   async lookupPage(q: HistoryQuery): Promise<HistoryPage> {
     const page = await this.onReader(() => this.reader.page(q), () => this.pageHere(q));
     this.pageEntries.cached += page.cached ?? 0;
     this.pageEntries.read += page.read ?? 0;
+    if (page.newBuffer) this.pageEntries.newBuffers++;
     return page;
   }
 
@@ -229,6 +243,7 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.db.open) {
+      await this.keeper.stop();
       await this.reader.stop();
       await this.worker.stop();
       this.indexIfShort();

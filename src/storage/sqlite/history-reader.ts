@@ -76,6 +76,7 @@ export function historyPager(
   index: HistoryIndex,
   encodeEvent: (row: HistoryRow) => string,
   cache: EncodedEvents,
+  bytes: (n: number) => ArrayBuffer = (n) => new ArrayBuffer(n),
 ): (q: HistoryQuery) => HistoryPage {
   return db.transaction((q: HistoryQuery): HistoryPage => {
     // The caller's own record may have committed before this read (see HistoryQuery.exclude):
@@ -102,7 +103,7 @@ export function historyPager(
         entries[i] = e;
       }
     }
-    const shown: string[] = [];
+    const shown: EncodedEvent[] = [];
     let last: { timeMs: number; seq: number } | undefined;
     let more = false;
     for (let i = 0; i < hits.length; i++) {
@@ -112,11 +113,29 @@ export function historyPager(
         more = true;
         break;
       }
-      shown.push(e.text);
+      shown.push(e);
       last = hits[i]!;
     }
-    return { events: `[${shown.join(',')}]`, ...(more && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}), read: missing.length, cached: hits.length - missing.length };
+    return { events: pageBytes(shown, bytes), ...(more && last ? { next: { timeMs: last.timeMs, seq: last.seq } } : {}), read: missing.length, cached: hits.length - missing.length };
   });
+}
+
+/**
+ * A page's entries as a JSON array in UTF-8, written straight into an ArrayBuffer from `bytes`
+ * (one of at least the length asked for, that nothing else uses): no joined string is made.
+ */
+function pageBytes(entries: readonly EncodedEvent[], bytes: (n: number) => ArrayBuffer): Uint8Array {
+  let n = 2 + Math.max(0, entries.length - 1);
+  for (const e of entries) n += e.utf8 ??= Buffer.byteLength(e.text);
+  const out = Buffer.from(bytes(n), 0, n);
+  let at = 0;
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    at += out.write(entries[i]!.text, at, 'utf8');
+  }
+  out[at++] = 0x5d; // ]
+  return new Uint8Array(out.buffer, 0, at);
 }
 
 /** Per-bucket counts, in one snapshot. */
@@ -137,14 +156,64 @@ export interface HistoryReaderHandle {
 }
 
 type Reply = { id: number; rows?: HistoryRow[]; page?: HistoryPage; counts?: BucketCount[]; error?: string };
-type Request = { id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery } | { id: number; forget: true };
+/** `back`: buffers of pages sent, given back to be written again (see PageBuffers). */
+type Request = ({ id: number; q: HistoryQuery } | { id: number; p: HistoryQuery } | { id: number; c: HistoryCountQuery } | { id: number; forget: true }) & { back?: ArrayBuffer[] };
 
-/** One reader thread and the requests it has not answered yet. */
+/** One reader thread, the requests it has not answered yet, and the buffers to give back to it. */
 interface ReaderThread {
   readonly worker: Worker;
   readonly pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
   readonly exited: Promise<void>;
+  readonly back: ArrayBuffer[];
   alive: boolean;
+}
+
+/** Buffers given back to a thread at most, between two requests to it. */
+const MAX_BACK = 64;
+
+/**
+ * The ArrayBuffers a reader thread writes pages into. A page's buffer moves to the request thread
+ * (no copy), and comes back with a later request once the answer has been sent: the request
+ * thread then makes no ~75 KB allocation per lookup. (Each new buffer there counts as memory
+ * outside V8's heap, and V8 ran a full collection every ~150 lookups to keep up with them; a
+ * page sent as a string was created in the old generation, with full collections every ~1,000.)
+ */
+export class PageBuffers {
+  private readonly free: ArrayBuffer[] = [];
+  private held = 0;
+  /** Buffers made so far (the others were given back). */
+  made = 0;
+
+  /** `maxBytes`: most bytes kept; `minBytes`: the least a new buffer has (a page is ~75 KB). */
+  constructor(
+    private readonly maxBytes = 16 * 2 ** 20,
+    private readonly minBytes = 128 * 2 ** 10,
+  ) {}
+
+  /** A buffer of at least `n` bytes, nothing else's. */
+  take(n: number): ArrayBuffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const b = this.free[i]!;
+      if (b.byteLength < n) continue;
+      this.free[i] = this.free[this.free.length - 1]!;
+      this.free.pop();
+      this.held -= b.byteLength;
+      return b;
+    }
+    this.made++;
+    return new ArrayBuffer(Math.max(n, this.minBytes));
+  }
+
+  give(b: ArrayBuffer): void {
+    if (b.byteLength === 0 || this.held + b.byteLength > this.maxBytes) return;
+    this.free.push(b);
+    this.held += b.byteLength;
+  }
+
+  /** Buffers kept now. */
+  get count(): number {
+    return this.free.length;
+  }
 }
 
 const STOPPED = 'the history reader stopped';
@@ -155,10 +224,11 @@ function startThread(file: string, encoder: HistoryPageEncoder, cacheBytes: numb
   const worker = new Worker(new URL(import.meta.url), { workerData: { historyReaderFile: file, pageEncoder: encoder.module, cacheBytes }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   worker.unref();
   worker.on('error', () => undefined);
-  const t: ReaderThread = { worker, pending: new Map(), exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())), alive: true };
+  const t: ReaderThread = { worker, pending: new Map(), exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())), back: [], alive: true };
   worker.on('message', (m: Reply) => {
     const p = t.pending.get(m.id);
     if (!p) return;
+    if (m.page) m.page.release = giveBack(t, m.page.events.buffer as ArrayBuffer);
     t.pending.delete(m.id);
     if (t.pending.size === 0) worker.unref();
     if (m.error === undefined) p.resolve(m);
@@ -172,12 +242,27 @@ function startThread(file: string, encoder: HistoryPageEncoder, cacheBytes: numb
   return t;
 }
 
+/** A page's release: its buffer goes back to the thread with the next request (once, however often called). */
+function giveBack(t: ReaderThread, b: ArrayBuffer): () => void {
+  let given = false;
+  return () => {
+    if (given || !t.alive || t.back.length >= MAX_BACK) return;
+    given = true;
+    t.back.push(b);
+  };
+}
+
 function ask(t: ReaderThread, m: Request): Promise<Reply> {
   if (!t.alive) return Promise.reject(new Error(STOPPED));
   return new Promise((resolve, reject) => {
     t.pending.set(m.id, { resolve, reject });
     t.worker.ref();
-    t.worker.postMessage(m);
+    if (t.back.length === 0) {
+      t.worker.postMessage(m);
+      return;
+    }
+    const back = t.back.splice(0).filter((b) => b.byteLength > 0); // a detached buffer cannot be moved
+    t.worker.postMessage({ ...m, back }, back);
   });
 }
 
@@ -287,12 +372,16 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
   const read = historyReader(db, stmt, index);
   const counter = historyCounter(db, index);
   const cache = new EncodedEvents(cacheBytes);
-  const pager = historyPager(db, stmt, index, encodeEvent, cache);
+  const buffers = new PageBuffers();
+  const pager = historyPager(db, stmt, index, encodeEvent, cache, (n) => buffers.take(n));
   const answer = (m: Request): Reply => {
     if ('p' in m) {
       threadStall('history-page-slow', 50); // test: the lookup's own record commits first
       threadFailpoint('history-reader-exit'); // test: a thread that ends with a page asked of it
-      return { id: m.id, page: pager(m.p) };
+      const made = buffers.made;
+      const page = pager(m.p);
+      if (buffers.made > made) page.newBuffer = true;
+      return { id: m.id, page };
     }
     if ('q' in m) return { id: m.id, rows: read(m.q) };
     if ('c' in m) return { id: m.id, counts: counter(m.c) };
@@ -304,8 +393,11 @@ if (!isMainThread && parentPort && (workerData as { historyReaderFile?: string }
       db.close();
       process.exit(0);
     }
+    if (m.back) for (const b of m.back) buffers.give(b);
     try {
-      parentPort!.postMessage(answer(m));
+      const reply = answer(m);
+      // A page's bytes move to the request thread; they are not copied.
+      parentPort!.postMessage(reply, reply.page ? [reply.page.events.buffer as ArrayBuffer] : undefined);
     } catch (e) {
       parentPort!.postMessage({ id: m.id, error: (e as Error).message } satisfies Reply);
     }

@@ -38,5 +38,8 @@ export function statementCache(db: Database.Database): (sql: string) => Database
  * a page).
  */
 export function mapIntoMemory(db: Database.Database, schemas: readonly string[]): void {
-  for (const s of schemas) db.pragma(`${s}.mmap_size = ${0x7fff0000}`);
+  for (const s of schemas) db.pragma(`${s}.mmap_size = ${MAP_BYTES}`);
 }
+
+/** The most of a file SQLite maps (its compiled limit). */
+export const MAP_BYTES = 0x7fff0000;

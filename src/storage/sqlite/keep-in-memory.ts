@@ -1,0 +1,87 @@
+/**
+ * A thread that reads the event log and its history index into memory once, through a memory map
+ * it keeps for as long as the log is open, so that lookups find every page in memory.
+ *
+ * Lookups read both files through memory maps (mapIntoMemory), and pages a process has mapped
+ * stay in memory, but only the pages a lookup has touched are mapped. A server started on a log
+ * written earlier found the rest wherever the kernel had left it: on a machine with proactive
+ * reclaim (DAMON's) a quarter of the log and of the index had gone back to the disk minutes after
+ * the previous server stopped, and lookups waited 90–150 ms on pages no lookup had read yet. This
+ * thread maps both files, touches every page (SQLite's dbstat table walks every b-tree of a
+ * file), and then idles with its connection open; lookups' own maps then find the pages in memory.
+ *
+ * Only files that fit: when the mapped parts (SQLite maps up to 2 GiB of a file) would take more
+ * than a quarter of the machine's memory, nothing is read, and lookups read from the disk as
+ * before.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import Database from 'better-sqlite3';
+import { attachHistory, historyFile } from './history-index.js';
+import { MAP_BYTES, mapIntoMemory } from './open.js';
+
+/** What the thread did: pages read in and how long it took, or why it read nothing. */
+export type KeptInMemory = { pages: number; bytes: number; ms: number } | { skipped: string };
+
+export interface InMemoryKeeper {
+  /** Settles once the files have been read in (or it was decided not to). */
+  readonly done: Promise<KeptInMemory>;
+  stop(): Promise<void>;
+}
+
+/** The share of the machine's memory the mapped parts of the two files may take. */
+const MEMORY_SHARE = 0.25;
+
+function mappedBytes(file: string): number {
+  try {
+    return Math.min(statSync(file).size, MAP_BYTES);
+  } catch {
+    return 0;
+  }
+}
+
+export function keepInMemory(file: string): InMemoryKeeper {
+  const wanted = mappedBytes(file) + mappedBytes(historyFile(file));
+  if (wanted > totalmem() * MEMORY_SHARE) {
+    const skipped = `the log and its index (${Math.round(wanted / 2 ** 20)} MiB mapped) would take more than ${MEMORY_SHARE * 100}% of memory`;
+    return { done: Promise.resolve({ skipped }), stop: async () => undefined };
+  }
+  const worker = new Worker(new URL(import.meta.url), { workerData: { keepInMemoryFile: file } });
+  worker.unref();
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const done = new Promise<KeptInMemory>((resolve) => {
+    worker.once('message', (m: KeptInMemory) => resolve(m));
+    worker.once('error', (e: Error) => resolve({ skipped: e.message }));
+    void exited.then(() => resolve({ skipped: 'the thread stopped' }));
+  });
+  return {
+    done,
+    async stop() {
+      // It may be reading still (a statement is not interrupted; the thread ends after it).
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
+if (!isMainThread && parentPort && (workerData as { keepInMemoryFile?: string } | null)?.keepInMemoryFile) {
+  const file = (workerData as { keepInMemoryFile: string }).keepInMemoryFile;
+  const db = new Database(file, { readonly: true });
+  db.pragma('busy_timeout = 5000');
+  attachHistory(db, file);
+  mapIntoMemory(db, ['main', 'hx']);
+  // The listener keeps the thread (and so its connection and map) alive after the read, until stop().
+  parentPort.on('message', () => undefined);
+  const started = performance.now();
+  let pages = 0;
+  let bytes = 0;
+  for (const schema of ['hx', 'main']) {
+    const size = db.pragma(`${schema}.page_size`, { simple: true }) as number;
+    // Every page of every b-tree, overflow pages included (the free list is never read anyway).
+    const n = (db.prepare(`SELECT count(*) AS n FROM dbstat('${schema}')`).get() as { n: number }).n;
+    pages += n;
+    bytes += n * size;
+  }
+  parentPort.postMessage({ pages, bytes, ms: Math.round(performance.now() - started) } satisfies KeptInMemory);
+}
