@@ -29,6 +29,10 @@
  * `--client raw` (the default) drives the server with a lean SigV4 JSON client, so the load
  * generator takes as little as it can of the two cores it shares with the server; `--client sdk`
  * uses @aws-sdk/client-cloudtrail.
+ *
+ * `BENCH_TRACE=<file>` appends each paced lookup to the file, one line each: the case, when it
+ * was due (ms from the case's start), its latency (ms), and when it was due (epoch ms, to match
+ * the server's own timings against).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from 'node:path';
@@ -130,7 +134,7 @@ async function paced(lookup: Lookup, c: Case): Promise<{ p50: number; p99: numbe
     pending.push(
       lookup(inputOf(c)).then(() => {
         latencies.push(performance.now() - due);
-        if (process.env.BENCH_TRACE) trace.push(`${c.name}\t${(due - start).toFixed(1)}\t${(performance.now() - due).toFixed(1)}`);
+        if (process.env.BENCH_TRACE) trace.push(`${c.name}\t${(due - start).toFixed(1)}\t${(performance.now() - due).toFixed(1)}\t${(performance.timeOrigin + due).toFixed(1)}`);
       }),
     );
   }

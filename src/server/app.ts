@@ -121,7 +121,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     unlock();
     throw err;
   }
-  void eventLog.keptInMemory.then((k) =>
+  void eventLog.readIntoMemory.then((k) =>
     'skipped' in k
       ? logger.info({ reason: k.skipped }, 'event log not read into memory for lookups')
       : logger.info({ pages: k.pages, mib: Math.round(k.bytes / 2 ** 20), ms: k.ms }, 'event log read into memory for lookups'),

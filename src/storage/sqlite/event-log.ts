@@ -6,7 +6,7 @@ import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
 import { EncodedEvents } from './encoded-events.js';
-import { keepInMemory, type InMemoryKeeper, type KeptInMemory } from './keep-in-memory.js';
+import { readIntoMemory, type MemoryReader, type ReadIntoMemory } from './read-into-memory.js';
 import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
 
 const SCHEMA = `
@@ -56,7 +56,7 @@ export class SqliteEventLog implements EventLog {
   private readonly worker: LogWorkerHandle;
   private readonly history: HistoryIndex;
   private readonly reader: HistoryReaderHandle;
-  private readonly keeper: InMemoryKeeper;
+  private readonly warmer: MemoryReader;
   private readonly readHistory: (q: HistoryQuery) => HistoryRow[];
   private readonly countHistoryHere: (q: HistoryCountQuery) => BucketCount[];
   private readonly pageHere: (q: HistoryQuery) => HistoryPage;
@@ -69,10 +69,10 @@ export class SqliteEventLog implements EventLog {
    *   and read the log afresh at ~1.8 ms a lookup on the reader thread; the reader's GC pauses
    *   stayed ≤ 14 ms with 256);
    * `readerThreads`: threads that read pages (default 1; see startHistoryReader), sharing that cache;
-   * `keepInMemory`: read the log and its index into memory for lookups, and keep them there
-   *   (default true; see keepInMemory).
+   * `readIntoMemory`: read the log and its index into memory for lookups as it opens (default
+   *   true; see readIntoMemory).
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; keepInMemory?: boolean } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -93,12 +93,12 @@ export class SqliteEventLog implements EventLog {
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
     this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads);
-    this.keeper = opts.keepInMemory === false ? { done: Promise.resolve({ skipped: 'not asked to' }), stop: async () => undefined } : keepInMemory(file);
+    this.warmer = opts.readIntoMemory === false ? { done: Promise.resolve({ skipped: 'not asked to' }), stop: async () => undefined } : readIntoMemory(file);
   }
 
-  /** Settles once the log and its index have been read into memory for lookups (see keepInMemory). */
-  get keptInMemory(): Promise<KeptInMemory> {
-    return this.keeper.done;
+  /** Settles once the log and its index have been read into memory for lookups (see readIntoMemory). */
+  get readIntoMemory(): Promise<ReadIntoMemory> {
+    return this.warmer.done;
   }
 
   /**
@@ -243,7 +243,7 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.db.open) {
-      await this.keeper.stop();
+      await this.warmer.stop();
       await this.reader.stop();
       await this.worker.stop();
       this.indexIfShort();

@@ -1,14 +1,18 @@
 /**
- * A thread that reads the event log and its history index into memory once, through a memory map
- * it keeps for as long as the log is open, so that lookups find every page in memory.
+ * A thread that reads the event log and its history index into memory once, as the log opens, so
+ * that the first lookups after a start find their pages in memory rather than on the disk.
  *
- * Lookups read both files through memory maps (mapIntoMemory), and pages a process has mapped
- * stay in memory, but only the pages a lookup has touched are mapped. A server started on a log
- * written earlier found the rest wherever the kernel had left it: on a machine with proactive
- * reclaim (DAMON's) a quarter of the log and of the index had gone back to the disk minutes after
- * the previous server stopped, and lookups waited 90–150 ms on pages no lookup had read yet. This
- * thread maps both files, touches every page (SQLite's dbstat table walks every b-tree of a
- * file), and then idles with its connection open; lookups' own maps then find the pages in memory.
+ * Lookups read both files through memory maps (mapIntoMemory), and the pages they touch stay in
+ * memory while mapped. A server started on a log written earlier found the rest wherever the
+ * kernel had left it: on a machine with proactive reclaim (DAMON's) a quarter of the log and of
+ * the index had gone back to the disk minutes after the previous server stopped, and lookups
+ * waited 90–150 ms on pages no lookup had read yet. This thread walks every page of both files
+ * (SQLite's dbstat table walks every b-tree, overflow pages included) through a map of its own,
+ * then closes its connection and ends.
+ *
+ * (Keeping that map open, so that every page stayed mapped, was tried: the first 1,000 lookups/s
+ * after a start then had p99s of 78–144 ms against 11–33 ms without it, with every thread of the
+ * server stalled together for ~50 ms now and then.)
  *
  * Only files that fit: when the mapped parts (SQLite maps up to 2 GiB of a file) would take more
  * than a quarter of the machine's memory, nothing is read, and lookups read from the disk as
@@ -22,11 +26,12 @@ import { attachHistory, historyFile } from './history-index.js';
 import { MAP_BYTES, mapIntoMemory } from './open.js';
 
 /** What the thread did: pages read in and how long it took, or why it read nothing. */
-export type KeptInMemory = { pages: number; bytes: number; ms: number } | { skipped: string };
+export type ReadIntoMemory = { pages: number; bytes: number; ms: number } | { skipped: string };
 
-export interface InMemoryKeeper {
+export interface MemoryReader {
   /** Settles once the files have been read in (or it was decided not to). */
-  readonly done: Promise<KeptInMemory>;
+  readonly done: Promise<ReadIntoMemory>;
+  /** Stop reading (the log is closing). */
   stop(): Promise<void>;
 }
 
@@ -41,17 +46,17 @@ function mappedBytes(file: string): number {
   }
 }
 
-export function keepInMemory(file: string): InMemoryKeeper {
+export function readIntoMemory(file: string): MemoryReader {
   const wanted = mappedBytes(file) + mappedBytes(historyFile(file));
   if (wanted > totalmem() * MEMORY_SHARE) {
     const skipped = `the log and its index (${Math.round(wanted / 2 ** 20)} MiB mapped) would take more than ${MEMORY_SHARE * 100}% of memory`;
     return { done: Promise.resolve({ skipped }), stop: async () => undefined };
   }
-  const worker = new Worker(new URL(import.meta.url), { workerData: { keepInMemoryFile: file } });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { readIntoMemoryFile: file } });
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const done = new Promise<KeptInMemory>((resolve) => {
-    worker.once('message', (m: KeptInMemory) => resolve(m));
+  const done = new Promise<ReadIntoMemory>((resolve) => {
+    worker.once('message', (m: ReadIntoMemory) => resolve(m));
     worker.once('error', (e: Error) => resolve({ skipped: e.message }));
     void exited.then(() => resolve({ skipped: 'the thread stopped' }));
   });
@@ -65,14 +70,12 @@ export function keepInMemory(file: string): InMemoryKeeper {
   };
 }
 
-if (!isMainThread && parentPort && (workerData as { keepInMemoryFile?: string } | null)?.keepInMemoryFile) {
-  const file = (workerData as { keepInMemoryFile: string }).keepInMemoryFile;
+if (!isMainThread && parentPort && (workerData as { readIntoMemoryFile?: string } | null)?.readIntoMemoryFile) {
+  const file = (workerData as { readIntoMemoryFile: string }).readIntoMemoryFile;
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   attachHistory(db, file);
   mapIntoMemory(db, ['main', 'hx']);
-  // The listener keeps the thread (and so its connection and map) alive after the read, until stop().
-  parentPort.on('message', () => undefined);
   const started = performance.now();
   let pages = 0;
   let bytes = 0;
@@ -83,5 +86,6 @@ if (!isMainThread && parentPort && (workerData as { keepInMemoryFile?: string } 
     pages += n;
     bytes += n * size;
   }
-  parentPort.postMessage({ pages, bytes, ms: Math.round(performance.now() - started) } satisfies KeptInMemory);
+  db.close();
+  parentPort.postMessage({ pages, bytes, ms: Math.round(performance.now() - started) } satisfies ReadIntoMemory);
 }
