@@ -179,8 +179,17 @@ function walLimiter(db: Database.Database, schema: string, walFile: string): () 
   };
 }
 
-/** Start committing to `file` on one thread, and indexing it every `intervalMs` on another. */
-export function startLogWorker(file: string, intervalMs = 50): LogWorkerHandle {
+/**
+ * Start committing to `file` on one thread, and indexing it every `intervalMs` on another. 250 ms
+ * by default: each batch writes every index page its entries land on, and the events of a
+ * quarter of a second (a LookupEvents call records itself, so 1,000 lookups/s are 1,000 events/s)
+ * share pages that batches every 50 ms wrote five times over. At 1,000 lookups/s that took the
+ * disk writes from 16.6–17.4 to 11.2–12.9 MB/s, and the writer's fsyncs, which every lookup waits
+ * for, stalled less behind them (EventSource p99s 17.8/21.9 and 14.4/15.9 ms against 20.6/24.8
+ * and 21.9/67.0, runs alternating). The part not indexed yet is read from the log by each lookup,
+ * so nothing is found later for it; a second's worth made the lookups cost more.
+ */
+export function startLogWorker(file: string, intervalMs = 250): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file } });
   worker.unref();
   // WAL checkpoints copy pages and sync the database file (tens of ms on a large log) and index
