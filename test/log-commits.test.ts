@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { BACKGROUND_NICE } from '../src/storage/sqlite/thread-priority.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { IndexedEvent } from '../src/storage/interfaces.js';
@@ -70,3 +71,32 @@ test('a batch the log cannot store fails alone; the batches sent with it are com
     // Nothing of the failed batch was kept, not even its good event.
     assert.deepEqual(await names(log), ['Before', 'After']);
   }));
+
+test('the maintenance thread runs at a lower priority than the threads requests wait on', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opentrail-nice-'));
+  const nice = (): number[] =>
+    readdirSync('/proc/self/task').map((t) => {
+      try {
+        // Field 19 of stat, counted after the command name (which may hold spaces) closes.
+        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      } catch {
+        return NaN; // the thread ended meanwhile
+      }
+    });
+  const before = nice().filter((n) => n === BACKGROUND_NICE).length;
+  const log = new SqliteEventLog(join(dir, 'events.db'), { readIntoMemory: false });
+  try {
+    let lowered = 0;
+    for (let waited = 0; waited < 5000 && lowered <= before; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+      lowered = nice().filter((n) => n === BACKGROUND_NICE).length;
+    }
+    assert.equal(lowered, before + 1, 'one thread more at the background nice value: the maintenance thread');
+    // This thread keeps its own.
+    assert.notEqual(getPriority(0), BACKGROUND_NICE);
+  } finally {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

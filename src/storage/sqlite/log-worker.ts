@@ -9,6 +9,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import Database from 'better-sqlite3';
 import { takeGroup } from '../groups.js';
 import { statSync } from 'node:fs';
+import { lowerThreadPriority } from './thread-priority.js';
 import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
 import { threadFailpoint } from '../../failpoints.js';
@@ -351,6 +352,7 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
 
 if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | null)?.maintainFile) {
   const { maintainFile: file, intervalMs, attempt } = workerData as { maintainFile: string; intervalMs: number; attempt: number };
+  lowerThreadPriority();
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   attachHistory(db, file, { durable: false });

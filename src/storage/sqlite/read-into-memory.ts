@@ -24,6 +24,7 @@ import { totalmem } from 'node:os';
 import Database from 'better-sqlite3';
 import { attachHistory, historyFile } from './history-index.js';
 import { MAP_BYTES, mapIntoMemory } from './open.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /** What the thread did: pages read in and how long it took, or why it read nothing. */
 export type ReadIntoMemory = { pages: number; bytes: number; ms: number } | { skipped: string };
@@ -72,6 +73,7 @@ export function readIntoMemory(file: string): MemoryReader {
 
 if (!isMainThread && parentPort && (workerData as { readIntoMemoryFile?: string } | null)?.readIntoMemoryFile) {
   const file = (workerData as { readIntoMemoryFile: string }).readIntoMemoryFile;
+  lowerThreadPriority();
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   attachHistory(db, file);
