@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { PageBuffers } from '../src/storage/sqlite/history-reader.js';
 import { LOOKUP_EVENTS_ENCODER } from '../src/services/cloudtrail/lookup-events-wire.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
@@ -222,3 +223,24 @@ test('a log opened on earlier events is read into memory as it opens: every page
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('page buffers: one given back is taken again when big enough; a detached one, or one past the bound, is not kept', () => {
+  const buffers = new PageBuffers(300 * 1024, 128 * 1024);
+  const a = buffers.take(1000);
+  assert.equal(a.byteLength, 128 * 1024); // at least the least size
+  assert.equal(buffers.made, 1);
+  buffers.give(a);
+  assert.equal(buffers.take(100_000), a); // taken again, none made
+  assert.equal(buffers.made, 1);
+  const big = buffers.take(200 * 1024);
+  assert.equal(big.byteLength, 200 * 1024);
+  buffers.give(big);
+  buffers.give(a); // 328 KiB would pass the 300 KiB bound: not kept
+  assert.equal(buffers.take(150 * 1024), big);
+  assert.notEqual(buffers.take(150 * 1024), a); // a was not kept, and is too small anyway
+  const moved = buffers.take(10);
+  structuredClone(moved, { transfer: [moved] }); // detached, as once moved to another thread
+  buffers.give(moved);
+  assert.equal(buffers.take(10).byteLength, 128 * 1024);
+  assert.equal(buffers.made, 5);
+});

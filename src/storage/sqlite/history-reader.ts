@@ -209,11 +209,6 @@ export class PageBuffers {
     this.free.push(b);
     this.held += b.byteLength;
   }
-
-  /** Buffers kept now. */
-  get count(): number {
-    return this.free.length;
-  }
 }
 
 const STOPPED = 'the history reader stopped';
