@@ -34,7 +34,7 @@
  * was due (ms from the case's start), its latency (ms), and when it was due (epoch ms, to match
  * the server's own timings against).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aws-sdk/client-cloudtrail';
 import { cpus } from 'node:os';

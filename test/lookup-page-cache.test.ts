@@ -202,7 +202,7 @@ test('a log opened on earlier events is read into memory as it opens: every page
       return n;
     };
     const wantedBytes = inUse(file) + inUse(join(dir, 'events.history.db'));
-    const log = new SqliteEventLog(file, { pageEncoder: LOOKUP_EVENTS_ENCODER });
+    const log = new SqliteEventLog(file, { pageEncoder: LOOKUP_EVENTS_ENCODER, readIntoMemory: true });
     try {
       const read = await log.readIntoMemory;
       assert.ok(!('skipped' in read), JSON.stringify(read));

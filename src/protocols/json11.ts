@@ -89,15 +89,13 @@ export function encodeWireParts(output: unknown): { parts: (string | Uint8Array)
   return released.length === 0 ? { parts } : { parts, sent: () => released.forEach((r) => r.release!()) };
 }
 
-function wireBody(e: { parts: (string | Uint8Array)[]; sent?: () => void }): Pick<WireResponse, 'body' | 'sent'> {
-  return e.sent ? { body: e.parts, sent: e.sent } : { body: e.parts };
-}
-
 export function json11Success(output: unknown, requestId: string): WireResponse {
+  const { parts, sent } = encodeWireParts(output ?? {});
   return {
     statusCode: 200,
     headers: { 'content-type': JSON11_CONTENT_TYPE, 'x-amzn-requestid': requestId },
-    ...wireBody(encodeWireParts(output ?? {})),
+    body: parts,
+    ...(sent ? { sent } : {}),
   };
 }
 

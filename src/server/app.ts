@@ -116,7 +116,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let eventLog: SqliteEventLog;
   try {
     metastore = new SqliteMetastore(join(config.dataDir, 'meta.db'));
-    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'), { pageEncoder: LOOKUP_EVENTS_ENCODER, encodedCacheMiB: config.lookupCacheMiB, readerThreads: config.lookupThreads });
+    eventLog = new SqliteEventLog(join(config.dataDir, 'events.db'), {
+      pageEncoder: LOOKUP_EVENTS_ENCODER,
+      encodedCacheMiB: config.lookupCacheMiB,
+      readerThreads: config.lookupThreads,
+      readIntoMemory: true,
+    });
   } catch (err) {
     unlock();
     throw err;

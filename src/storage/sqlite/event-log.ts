@@ -69,8 +69,8 @@ export class SqliteEventLog implements EventLog {
    *   and read the log afresh at ~1.8 ms a lookup on the reader thread; the reader's GC pauses
    *   stayed ≤ 14 ms with 256);
    * `readerThreads`: threads that read pages (default 1; see startHistoryReader), sharing that cache;
-   * `readIntoMemory`: read the log and its index into memory for lookups as it opens (default
-   *   true; see readIntoMemory).
+   * `readIntoMemory`: read the log and its index into memory for lookups as it opens (see
+   *   readIntoMemory; the server asks for it, a log opened only to write or load into does not).
    */
   constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean } = {}) {
     this.db = openSqlite(file);
@@ -93,7 +93,7 @@ export class SqliteEventLog implements EventLog {
     // This connection serves pages only when the reader thread has gone: it keeps nothing.
     this.pageHere = historyPager(this.db, this.stmt, this.history, encoder.encodeEvent, new EncodedEvents(0));
     this.reader = startHistoryReader(file, encoder, cacheBytes, opts.readerThreads);
-    this.warmer = opts.readIntoMemory === false ? { done: Promise.resolve({ skipped: 'not asked to' }), stop: async () => undefined } : readIntoMemory(file);
+    this.warmer = opts.readIntoMemory ? readIntoMemory(file) : { done: Promise.resolve({ skipped: 'not asked to' }), stop: async () => undefined };
   }
 
   /** Settles once the log and its index have been read into memory for lookups (see readIntoMemory). */
