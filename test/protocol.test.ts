@@ -105,6 +105,20 @@ test('GET /metrics exposes requests, events recorded and latency', async () => {
   assert.match(text, /opentrail_request_duration_seconds_bucket\{le="0.005",service="cloudtrail",operation="LookupEvents"\}/);
 });
 
+test("GET /metrics times the event log's commits: each recorded call adds at least one", async () => {
+  const commits = async (): Promise<number> => {
+    const text = await (await fetch(`${ts.app.url}/metrics`)).text();
+    const m = /^opentrail_log_commit_duration_seconds_count (\d+)$/m.exec(text);
+    assert.ok(m, 'the commit histogram is exposed');
+    assert.match(text, /opentrail_log_commit_duration_seconds_bucket\{le="0.02"\} \d+/);
+    return Number(m[1]);
+  };
+  const before = await commits();
+  await ts.client().send(new LookupEventsCommand({ MaxResults: 1 }));
+  await ts.client().send(new LookupEventsCommand({ MaxResults: 1 }));
+  assert.ok((await commits()) >= before + 1, 'the two calls were committed and timed');
+});
+
 test('auditing fails closed: when the record cannot be committed the call fails with InternalFailure', async () => {
   const s = await startTestServer();
   try {

@@ -21,6 +21,12 @@ export class Metrics {
     help: 'Events committed to the event log',
     registers: [this.registry],
   });
+  readonly logCommit = new Histogram({
+    name: 'opentrail_log_commit_duration_seconds',
+    help: "Time the event log took to commit each group of events, the disk's sync included (every recorded call waits for one)",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly ingestBacklog = new Gauge({
     name: 'opentrail_ingest_backlog',
     help: 'Events waiting to be committed',

@@ -140,6 +140,11 @@ export interface LogEntry {
 export interface EventLog {
   /** Durably append; resolves with each event's place in the log once committed. */
   append(events: IndexedEvent[]): Promise<Appended[]>;
+  /**
+   * Called with each commit's duration in seconds, the disk's sync included (every acknowledged
+   * call waits for one, so this is the part of request latency the disk decides).
+   */
+  onCommitTime?(listener: (seconds: number) => void): void;
   /** History index lookups (newest first). */
   lookup(q: HistoryQuery): Promise<HistoryRow[]>;
   /** A page of up to `q.limit` events (newest first), encoded where they are read by the log's page encoder. */

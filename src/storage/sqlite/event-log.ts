@@ -111,6 +111,10 @@ export class SqliteEventLog implements EventLog {
     if (this.history.pending() <= SHORT_BACKLOG) this.history.indexAll();
   }
 
+  onCommitTime(listener: (seconds: number) => void): void {
+    this.worker.onCommitTime(listener);
+  }
+
   /** Committed on the log's worker thread, so the fsync never blocks this one. */
   async append(events: IndexedEvent[]): Promise<Appended[]> {
     return this.worker.append(events);

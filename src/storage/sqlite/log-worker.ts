@@ -18,6 +18,8 @@ import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../inte
 export interface LogWorkerHandle {
   /** Commit events (durably: synchronous=FULL) and resolve with their places in the log. */
   append(events: IndexedEvent[]): Promise<Appended[]>;
+  /** Called with each commit's duration (seconds, its fsync included) as the writer reports it. */
+  onCommitTime(listener: (seconds: number) => void): void;
   /** Write a reader's checkpoint and state (`null` seq: forget the reader). */
   setReader(reader: string, seq: number | null, state: string | null): Promise<void>;
   /** A reader's work items and (optionally) checkpoint, in one transaction. */
@@ -25,7 +27,8 @@ export interface LogWorkerHandle {
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; appended?: AppendedColumns; done?: true; error?: string };
+/** `ms`: how long the commit took (on the first answer of each commit only). */
+type Reply = { id: number; appended?: AppendedColumns; done?: true; error?: string; ms?: number };
 
 /**
  * The writer's answer to an append, in columns too: each event's place, and for the events an
@@ -217,7 +220,9 @@ export function startLogWorker(file: string, intervalMs = 250): LogWorkerHandle 
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let nextId = 0;
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  let commitTime: ((seconds: number) => void) | undefined;
   worker.on('message', (m: Reply) => {
+    if (m.ms !== undefined) commitTime?.(m.ms / 1000);
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -242,6 +247,9 @@ export function startLogWorker(file: string, intervalMs = 250): LogWorkerHandle 
     });
   };
   return {
+    onCommitTime(listener: (seconds: number) => void): void {
+      commitTime = listener;
+    },
     async append(events: IndexedEvent[]): Promise<Appended[]> {
       return fromColumns(events, (await call({ type: 'append', id: nextId++, events: toColumns(events) })).appended!);
     },
@@ -301,8 +309,10 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   /** Commit callers' batches in one transaction and answer each; if it fails, each batch on its own. */
   const commit = (batch: AppendRequest[]): void => {
     try {
+      const started = performance.now();
       const done = append(batch.map((m) => m.events));
-      for (let i = 0; i < batch.length; i++) parentPort!.postMessage({ id: batch[i]!.id, appended: done[i]! } satisfies Reply);
+      const ms = performance.now() - started;
+      for (let i = 0; i < batch.length; i++) parentPort!.postMessage({ id: batch[i]!.id, appended: done[i]!, ...(i === 0 ? { ms } : {}) } satisfies Reply);
     } catch (e) {
       // Nothing of the transaction was kept: each caller's batch on its own, so one that cannot
       // be committed fails alone.
