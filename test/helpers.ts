@@ -126,12 +126,13 @@ export async function rawCall(
 export const TARGET = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
 
 /** POST a JSON body to one of opentrail's REST paths (`/v1/events`, `/v1/event-counts`), SigV4-signed for `service`. */
-export async function signedPost<T>(
+/** SigV4 headers (host left out) for a JSON POST of `body` to `path`. */
+export async function signedPostHeaders(
   url: string,
   path: string,
   body: string,
   o: { accessKeyId?: string; secretAccessKey?: string; service?: string } = {},
-): Promise<{ status: number; json: T }> {
+): Promise<Record<string, string>> {
   const u = new URL(url);
   const signer = new SignatureV4({
     credentials: { accessKeyId: o.accessKeyId ?? KEY, secretAccessKey: o.secretAccessKey ?? SECRET },
@@ -140,7 +141,16 @@ export async function signedPost<T>(
     sha256: Sha256,
   });
   const signed = await signer.sign(new HttpRequest({ method: 'POST', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path, headers: { host: u.host, 'content-type': 'application/json' }, body }));
-  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host'));
+  return Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host'));
+}
+
+export async function signedPost<T>(
+  url: string,
+  path: string,
+  body: string,
+  o: { accessKeyId?: string; secretAccessKey?: string; service?: string } = {},
+): Promise<{ status: number; json: T }> {
+  const headers = await signedPostHeaders(url, path, body, o);
   const r = await fetch(`${url}${path}`, { method: 'POST', headers, body });
   return { status: r.status, json: (await r.json()) as T };
 }

@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { ACCOUNT, TARGET, rawCall, signedPost, startTestServer, type TestServer } from './helpers.js';
+import { request as httpRequest } from 'node:http';
+import { ACCOUNT, TARGET, rawCall, signedPost, signedPostHeaders, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
 
@@ -154,12 +155,36 @@ test('past the admission limit, callers get 429 ThrottlingException at once; not
   ts = small;
   try {
     const body = (n: number) => JSON.stringify({ events: Array.from({ length: 200 }, (_, i) => ({ id: `o${n}-${i}`, record: rec('Overload', { requestParameters: { n, i } }) })) });
-    const answers = await Promise.all(Array.from({ length: 24 }, (_, n) => post(body(n))));
-    const throttled = answers.filter((a) => a.status === 429);
-    const ok = answers.filter((a) => a.status === 200);
-    assert.ok(throttled.length > 0, 'some requests were throttled');
-    assert.ok(ok.length > 0, 'some requests were admitted');
-    assert.equal(throttled[0]!.json.__type, 'ThrottlingException');
+    // Two requests held open halfway through their bodies take both places.
+    const hold = async (n: number): Promise<{ finish: () => void; answer: Promise<number> }> => {
+      const b = body(n);
+      const headers = await signedPostHeaders(ts.app.url, '/v1/events', b);
+      const req = httpRequest(`${ts.app.url}/v1/events`, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(b)) } });
+      const answer = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+      req.write(b.slice(0, 100));
+      return { finish: () => req.end(b.slice(100)), answer };
+    };
+    const held = [await hold(0), await hold(1)];
+    // Once the server has them, a full request is refused at once (until then it may be admitted).
+    let admitted = 0;
+    let refused: { status: number; json: PutEventsOut } | undefined;
+    for (let n = 100; n < 200 && !refused; n++) {
+      const r = await post(body(n));
+      if (r.status === 429) refused = r;
+      else if (r.status === 200) admitted++;
+    }
+    assert.ok(refused, 'a request past the limit was throttled');
+    assert.equal(refused.json.__type, 'ThrottlingException');
+    const answers = await Promise.all(Array.from({ length: 22 }, (_, n) => post(body(2 + n))));
+    assert.deepEqual(answers.map((a) => a.status), Array(22).fill(429), 'every request while both places are taken');
+    for (const h of held) h.finish();
+    assert.deepEqual(await Promise.all(held.map((h) => h.answer)), [200, 200], 'the held requests were recorded');
     // Every admitted record is recorded; nothing of the throttled requests is.
     let n = 0;
     let NextToken: string | undefined;
@@ -168,7 +193,7 @@ test('past the admission limit, callers get 429 ThrottlingException at once; not
       n += out.Events?.length ?? 0;
       NextToken = out.NextToken;
     } while (NextToken);
-    assert.equal(n, ok.length * 200);
+    assert.equal(n, (2 + admitted) * 200);
   } finally {
     ts = saved;
     await small.close();
