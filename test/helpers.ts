@@ -125,7 +125,6 @@ export async function rawCall(
 
 export const TARGET = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
 
-/** POST a JSON body to one of opentrail's REST paths (`/v1/events`, `/v1/event-counts`), SigV4-signed for `service`. */
 /** SigV4 headers (host left out) for a JSON POST of `body` to `path`. */
 export async function signedPostHeaders(
   url: string,
@@ -144,6 +143,7 @@ export async function signedPostHeaders(
   return Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host'));
 }
 
+/** POST a JSON body to one of opentrail's REST paths (`/v1/events`, `/v1/event-counts`), SigV4-signed for `service`. */
 export async function signedPost<T>(
   url: string,
   path: string,
