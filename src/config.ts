@@ -14,6 +14,13 @@ export interface Config {
   accountId?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
+  /**
+   * `full` (the default): each commit of the event log is synced to disk before the calls it
+   * records are answered, so an acknowledged event survives power loss. `normal`: commits reach
+   * the operating system but are not synced (checkpoints still are), so an acknowledged event
+   * survives the process being killed but not the machine losing power.
+   */
+  commitSync: CommitSync;
   /** Most records waiting to be committed before callers are throttled. */
   maxPendingEvents: number;
   /** MiB of encoded LookupEvents entries kept for later pages (0: none). */
@@ -56,6 +63,8 @@ export interface Config {
   lakeBucket?: string;
 }
 
+export type CommitSync = 'full' | 'normal';
+
 export interface ConfigFlags {
   port?: string | number;
   host?: string;
@@ -78,6 +87,13 @@ function num(v: string | number | undefined, name: string): number | undefined {
   return n;
 }
 
+/** OPENTRAIL_COMMIT_SYNC: `full` (default) or `normal`. */
+function commitSync(v: string | undefined): CommitSync {
+  if (v === undefined || v === '' || v === 'full') return 'full';
+  if (v === 'normal') return 'normal';
+  throw new Error(`OPENTRAIL_COMMIT_SYNC must be full or normal, not ${v}`);
+}
+
 /** OPENTRAIL_LOOKUP_THREADS: a whole number from 1 to 16 (default 1). */
 function threadCount(v: string | undefined): number {
   const n = num(v, 'OPENTRAIL_LOOKUP_THREADS') ?? 1;
@@ -98,6 +114,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     accountId: env.OPENTRAIL_ACCOUNT_ID,
     accessKeyId: env.OPENTRAIL_ACCESS_KEY_ID,
     secretAccessKey: env.OPENTRAIL_SECRET_ACCESS_KEY,
+    commitSync: commitSync(env.OPENTRAIL_COMMIT_SYNC),
     maxPendingEvents: num(env.OPENTRAIL_MAX_PENDING_EVENTS, 'OPENTRAIL_MAX_PENDING_EVENTS') ?? 200_000,
     lookupCacheMiB: num(env.OPENTRAIL_LOOKUP_CACHE_MB, 'OPENTRAIL_LOOKUP_CACHE_MB') ?? 256,
     lookupThreads: threadCount(env.OPENTRAIL_LOOKUP_THREADS),

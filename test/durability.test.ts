@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudTrailClient, DescribeTrailsCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { ACCOUNT, KEY, SECRET, spawnServer } from './helpers.js';
+import { resolveConfig } from '../src/config.js';
 
-test('kill -9 under load loses no acknowledged call and records none twice', { timeout: 60_000 }, async () => {
+/** Calls from 16 clients for 1.5 s, kill -9, restart: every acknowledged call is in event history once. */
+async function killUnderLoad(env: Record<string, string> = {}): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-crash-'));
   try {
-    const first = await spawnServer(dataDir);
+    const first = await spawnServer(dataDir, { env });
+    const health = (await (await fetch(`${first.url}/health`)).json()) as { commitSync: string };
+    assert.equal(health.commitSync, env.OPENTRAIL_COMMIT_SYNC ?? 'full', 'the server commits as asked');
     const client = new CloudTrailClient({ endpoint: first.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, maxAttempts: 1 });
     const acknowledged = new Set<string>();
     let stop = false;
@@ -32,7 +36,7 @@ test('kill -9 under load loses no acknowledged call and records none twice', { t
     await new Promise((r) => first.child.once('exit', r));
     assert.ok(acknowledged.size > 50, `load was applied (${acknowledged.size} acknowledged)`);
 
-    const second = await spawnServer(dataDir);
+    const second = await spawnServer(dataDir, { env });
     try {
       const c2 = new CloudTrailClient({ endpoint: second.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
       const seen = new Map<string, number>();
@@ -52,6 +56,23 @@ test('kill -9 under load loses no acknowledged call and records none twice', { t
       second.child.kill('SIGTERM');
       await new Promise((r) => second.child.once('exit', r));
     }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+test('kill -9 under load loses no acknowledged call and records none twice', { timeout: 60_000 }, () => killUnderLoad());
+
+test('with OPENTRAIL_COMMIT_SYNC=normal (commits not synced to disk) kill -9 under load still loses no acknowledged call', { timeout: 60_000 }, () =>
+  killUnderLoad({ OPENTRAIL_COMMIT_SYNC: 'normal' }),
+);
+
+test('OPENTRAIL_COMMIT_SYNC other than full or normal: the server refuses to start and says why', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-sync-'));
+  try {
+    await assert.rejects(spawnServer(dataDir, { env: { OPENTRAIL_COMMIT_SYNC: 'off' } }), /exited at start/);
+    assert.throws(() => resolveConfig({ dataDir }, { OPENTRAIL_COMMIT_SYNC: 'off' }), /OPENTRAIL_COMMIT_SYNC must be full or normal, not off/);
+    assert.equal(resolveConfig({ dataDir }, {}).commitSync, 'full');
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -121,6 +121,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       encodedCacheMiB: config.lookupCacheMiB,
       readerThreads: config.lookupThreads,
       readIntoMemory: true,
+      commitSync: config.commitSync,
     });
   } catch (err) {
     unlock();
@@ -131,6 +132,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       ? logger.info({ reason: k.skipped }, 'event log not read into memory for lookups')
       : logger.info({ pages: k.pages, mib: Math.round(k.bytes / 2 ** 20), ms: k.ms }, 'event log read into memory for lookups'),
   );
+  if (config.commitSync === 'normal') {
+    logger.warn('OPENTRAIL_COMMIT_SYNC=normal: commits of the event log are not synced to disk; an acknowledged event survives the process being killed, not the machine losing power');
+  }
   const accounts = new Accounts(metastore);
   const credentials = await bootstrapRootCredentials(config, accounts);
 
@@ -221,7 +225,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/health') {
-      const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog, indexLag: await eventLog.indexLag() });
+      const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog, indexLag: await eventLog.indexLag(), commitSync: config.commitSync });
       send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId }, body });
       return;
     }

@@ -72,7 +72,7 @@ export class SqliteEventLog implements EventLog {
    * `readIntoMemory`: read the log and its index into memory for lookups as it opens (see
    *   readIntoMemory; the server asks for it, a log opened only to write or load into does not).
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean; commitSync?: 'full' | 'normal' } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
@@ -84,7 +84,7 @@ export class SqliteEventLog implements EventLog {
     this.history = new HistoryIndex(this.db, (sql) => this.stmt(sql));
     this.history.buildMinutes();
     this.indexIfShort();
-    this.worker = startLogWorker(file, opts.indexIntervalMs);
+    this.worker = startLogWorker(file, opts.indexIntervalMs, opts.commitSync);
     this.readHistory = historyReader(this.db, this.stmt, this.history);
     this.countHistoryHere = historyCounter(this.db, this.history);
     const encoder = opts.pageEncoder ?? ROWS_AS_JSON;

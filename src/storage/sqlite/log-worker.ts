@@ -193,8 +193,8 @@ function walLimiter(db: Database.Database, schema: string, walFile: string): () 
  * and 21.9/67.0, runs alternating). The part not indexed yet is read from the log by each lookup,
  * so nothing is found later for it; a second's worth made the lookups cost more.
  */
-export function startLogWorker(file: string, intervalMs = 250): LogWorkerHandle {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { file } });
+export function startLogWorker(file: string, intervalMs = 250, sync: 'full' | 'normal' = 'full'): LogWorkerHandle {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { file, sync } });
   worker.unref();
   // WAL checkpoints copy pages and sync the database file (tens of ms on a large log) and index
   // batches take tens of ms under heavy ingest; on their own thread neither holds up a commit (a
@@ -275,12 +275,14 @@ export function startLogWorker(file: string, intervalMs = 250): LogWorkerHandle 
 }
 
 if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.file) {
-  const { file } = workerData as { file: string };
+  const { file, sync } = workerData as { file: string; sync: 'full' | 'normal' };
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
-  // Commits happen here: FULL fsyncs the WAL at every commit, so an acknowledged event survives kill -9 and power loss.
-  db.pragma('synchronous = FULL');
+  // Commits happen here: FULL fsyncs the WAL at every commit, so an acknowledged event survives
+  // kill -9 and power loss; NORMAL (asked for with OPENTRAIL_COMMIT_SYNC=normal) leaves the WAL to
+  // the operating system, so it survives kill -9 but not power loss.
+  db.pragma(`synchronous = ${sync === 'normal' ? 'NORMAL' : 'FULL'}`);
   // Never checkpoint inside a commit: the maintenance thread does it, beside the commits.
   db.pragma('wal_autocheckpoint = 0');
   const append = prepareAppend(db);
