@@ -26,11 +26,13 @@ function rssMiB(pid: number): { peak: number; now: number } {
   }
 }
 
+const EVENT_NAMES = ['CreateInvoice', 'VoidInvoice', 'GetInvoice', 'ListInvoices'];
+
 /** A realistic record from someone's own service (~450 bytes). */
 function record(i: number): unknown {
   return {
     eventSource: 'billing.example.com',
-    eventName: ['CreateInvoice', 'VoidInvoice', 'GetInvoice', 'ListInvoices'][i % 4],
+    eventName: EVENT_NAMES[i % 4],
     userIdentity: { type: 'IAMUser', principalId: `AIDA${String(i % 500).padStart(12, '0')}`, userName: `user${i % 500}`, accountId: ACCOUNTS[0] },
     sourceIPAddress: `10.1.${(i >> 8) % 256}.${i % 256}`,
     userAgent: 'billing-api/3.4 (node)',
@@ -39,8 +41,6 @@ function record(i: number): unknown {
     resources: [{ type: 'Billing::Invoice', ARN: `arn:example:billing::${ACCOUNTS[0]}:invoice/inv-${i}` }],
   };
 }
-
-const EVENT_NAMES = ['CreateInvoice', 'VoidInvoice', 'GetInvoice', 'ListInvoices'];
 
 /**
  * The same record as its JSON text, written out directly: the load generator shares the two cores

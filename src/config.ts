@@ -1,5 +1,6 @@
 /** Server configuration: flags, then environment, then embedded defaults. */
 import { join, resolve } from 'node:path';
+import type { CommitSync } from './storage/interfaces.js';
 
 export interface Config {
   port: number;
@@ -14,12 +15,7 @@ export interface Config {
   accountId?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
-  /**
-   * `full` (the default): each commit of the event log is synced to disk before the calls it
-   * records are answered, so an acknowledged event survives power loss. `normal`: commits reach
-   * the operating system but are not synced (checkpoints still are), so an acknowledged event
-   * survives the process being killed but not the machine losing power.
-   */
+  /** OPENTRAIL_COMMIT_SYNC: `full` by default (see CommitSync). */
   commitSync: CommitSync;
   /** Most records waiting to be committed before callers are throttled. */
   maxPendingEvents: number;
@@ -62,8 +58,6 @@ export interface Config {
   /** A bucket of the object store that gets a copy of every Lake Parquet file (for Athena, Trino, Spark). */
   lakeBucket?: string;
 }
-
-export type CommitSync = 'full' | 'normal';
 
 export interface ConfigFlags {
   port?: string | number;

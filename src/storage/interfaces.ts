@@ -137,6 +137,13 @@ export interface LogEntry {
   timeMs: number;
 }
 
+/**
+ * How the event log's commits reach the disk: `full`, each synced before the calls it records are
+ * answered (survives power loss); `normal`, left to the operating system (survives the process
+ * being killed, not power loss).
+ */
+export type CommitSync = 'full' | 'normal';
+
 export interface EventLog {
   /** Durably append; resolves with each event's place in the log once committed. */
   append(events: IndexedEvent[]): Promise<Appended[]>;

@@ -1,6 +1,6 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount, type CommitSync } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
@@ -72,7 +72,7 @@ export class SqliteEventLog implements EventLog {
    * `readIntoMemory`: read the log and its index into memory for lookups as it opens (see
    *   readIntoMemory; the server asks for it, a log opened only to write or load into does not).
    */
-  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean; commitSync?: 'full' | 'normal' } = {}) {
+  constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean; commitSync?: CommitSync } = {}) {
     this.db = openSqlite(file);
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);

@@ -13,10 +13,10 @@ import { lowerThreadPriority } from './thread-priority.js';
 import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
 import { threadFailpoint } from '../../failpoints.js';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type IndexedEvent } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type CommitSync, type IndexedEvent } from '../interfaces.js';
 
 export interface LogWorkerHandle {
-  /** Commit events (durably: synchronous=FULL) and resolve with their places in the log. */
+  /** Commit events (synced to disk first unless the log was started with `normal`) and resolve with their places in the log. */
   append(events: IndexedEvent[]): Promise<Appended[]>;
   /** Called with each commit's duration (seconds, its fsync included) as the writer reports it. */
   onCommitTime(listener: (seconds: number) => void): void;
@@ -193,7 +193,7 @@ function walLimiter(db: Database.Database, schema: string, walFile: string): () 
  * and 21.9/67.0, runs alternating). The part not indexed yet is read from the log by each lookup,
  * so nothing is found later for it; a second's worth made the lookups cost more.
  */
-export function startLogWorker(file: string, intervalMs = 250, sync: 'full' | 'normal' = 'full'): LogWorkerHandle {
+export function startLogWorker(file: string, intervalMs = 250, sync: CommitSync = 'full'): LogWorkerHandle {
   const worker = new Worker(new URL(import.meta.url), { workerData: { file, sync } });
   worker.unref();
   // WAL checkpoints copy pages and sync the database file (tens of ms on a large log) and index
@@ -275,7 +275,7 @@ export function startLogWorker(file: string, intervalMs = 250, sync: 'full' | 'n
 }
 
 if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.file) {
-  const { file, sync } = workerData as { file: string; sync: 'full' | 'normal' };
+  const { file, sync } = workerData as { file: string; sync: CommitSync };
   const db = new Database(file);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
