@@ -31,11 +31,10 @@ export function statementCache(db: Database.Database): (sql: string) => Database
 
 /**
  * Read `schemas` of `db` through a memory map (up to SQLite's compiled limit, 2 GiB less 64 KiB a
- * file; the rest is read as before) instead of a read() per page. Each page costs a copy less,
- * and pages a process has mapped stay in memory: a kernel with proactive reclaim (DAMON's, as on
- * the machine of BENCHMARKS.md) pages out file pages no process maps once they go untouched for a
- * while, and lookups then waited on the disk for pages read only minutes before (once 150 ms for
- * a page).
+ * file; the rest is read as before) instead of a read() per page. For a connection that reads a
+ * file nobody writes meanwhile (readIntoMemory's): SQLite drops a connection's map of a file at its
+ * first read after another connection has committed to it, and mapping it again costs more than
+ * the copies it saves (see the history reader).
  */
 export function mapIntoMemory(db: Database.Database, schemas: readonly string[]): void {
   for (const s of schemas) db.pragma(`${s}.mmap_size = ${MAP_BYTES}`);

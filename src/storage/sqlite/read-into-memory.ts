@@ -2,13 +2,12 @@
  * A thread that reads the event log and its history index into memory once, as the log opens, so
  * that the first lookups after a start find their pages in memory rather than on the disk.
  *
- * Lookups read both files through memory maps (mapIntoMemory), and the pages they touch stay in
- * memory while mapped. A server started on a log written earlier found the rest wherever the
- * kernel had left it: on a machine with proactive reclaim (DAMON's) a quarter of the log and of
- * the index had gone back to the disk minutes after the previous server stopped, and lookups
- * waited 90–150 ms on pages no lookup had read yet. This thread walks every page of both files
- * (SQLite's dbstat table walks every b-tree, overflow pages included) through a map of its own,
- * then closes its connection and ends.
+ * A server started on a log written earlier found its pages wherever the kernel had left them:
+ * on a machine with proactive reclaim (DAMON's) a quarter of the log and of the index had gone
+ * back to the disk minutes after the previous server stopped, and lookups waited 90–150 ms on
+ * pages no lookup had read yet. This thread walks every page of both files (SQLite's dbstat table
+ * walks every b-tree, overflow pages included) through a map of its own, then closes its
+ * connection and ends: the pages are then in the kernel's page cache, where lookups read them.
  *
  * (Keeping that map open, so that every page stayed mapped, was tried: the first 1,000 lookups/s
  * after a start then had p99s of 78–144 ms against 11–33 ms without it, with every thread of the
