@@ -2,6 +2,7 @@
 import { cpus, totalmem } from 'node:os';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,25 @@ import type { CloudTrailRecord } from '../src/domain/record.js';
 export function machine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/**
+ * How fast this machine's CPU is right now: microseconds for a fixed piece of work like the
+ * server's (a CloudTrail record parsed, serialised and hashed), the best of twenty tries once compiled. The cloud
+ * machine the benchmarks run on changes speed by half within an hour; benchmarks print this at
+ * their start and end, so results taken at different speeds can be told apart.
+ */
+export function cpuSpeedMicros(): number {
+  const text = JSON.stringify(syntheticRecord(12345, rng(1), new Date(Date.UTC(2026, 0, 1))));
+  const once = (): string => createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest('hex');
+  for (let i = 0; i < 2000; i++) once(); // compiled by then
+  let best = Infinity;
+  for (let t = 0; t < 20; t++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) once();
+    best = Math.min(best, ((performance.now() - t0) * 1000) / 100);
+  }
+  return best;
 }
 
 export function percentile(sorted: number[], p: number): number {

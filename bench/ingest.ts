@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignedHttp } from '../src/client/signed-http.js';
-import { cpuSeconds, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+import { cpuSeconds, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
@@ -122,6 +122,7 @@ function summarize(results: { status: number; ms: number; accepted: number }[], 
 async function main(): Promise<void> {
   out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate`);
   out(`machine: ${machine()}`);
+  const speedAtStart = cpuSpeedMicros();
   for (const i of [0, 1, 2, 3, 257, 9_973, 123_457]) {
     if (JSON.stringify(JSON.parse(recordJson(i))) !== JSON.stringify(record(i))) throw new Error(`the written-out record ${i} differs from the record it stands for`);
   }
@@ -184,6 +185,7 @@ async function main(): Promise<void> {
   sender.close();
   const rss = rssMiB(server.pid);
   await server.stop();
+  out(`CPU speed (see cpuSpeedMicros; lower is faster): ${speedAtStart.toFixed(1)} µs at the start, ${cpuSpeedMicros().toFixed(1)} µs at the end`);
   out('');
   out('| figure | result | goal |');
   out('| --- | ---: | ---: |');

@@ -41,7 +41,7 @@ import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aw
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RawJsonClient } from './raw-client.js';
-import { cpuSeconds, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
+import { cpuSeconds, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT, only: ONLY, rate: RATE, paced: PACED, warmup: WARMUP } = benchArgs(
   { events: 1_000_000, requests: 5000, concurrency: 16, client: 'raw', only: '', rate: 1000, paced: 5000, warmup: 1000 },
@@ -190,6 +190,7 @@ function countEntries(body: Buffer): number {
 
 async function main(): Promise<void> {
   process.stdout.write(`bench:lookup — ${EVENTS.toLocaleString()} events, ${REQUESTS} lookups per case, ${CONCURRENCY} in flight, ${CLIENT} client\nmachine: ${machine()}\n`);
+  const speedAtStart = cpuSpeedMicros();
   const info = await load();
   const server = await startBenchServer(dataDir);
   let lookup: Lookup;
@@ -281,6 +282,7 @@ async function main(): Promise<void> {
   const served = (source: string): number => Number(new RegExp(`opentrail_lookup_entries_total\\{source="${source}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
   await server.stop();
   process.stdout.write(`\nCPU per lookup: server ${serverMs.toFixed(2)} ms, ${CLIENT} client ${clientMs.toFixed(2)} ms (both on this machine's ${cpus().length} cores)\n`);
+  process.stdout.write(`CPU speed (see cpuSpeedMicros; lower is faster): ${speedAtStart.toFixed(1)} µs at the start, ${cpuSpeedMicros().toFixed(1)} µs at the end\n`);
   const fromCache = served('cache');
   const fromLog = served('log');
   process.stdout.write(`entries served (warmup included): ${fromCache.toLocaleString()} kept encoded from earlier pages, ${fromLog.toLocaleString()} read from the log (${((100 * fromCache) / Math.max(1, fromCache + fromLog)).toFixed(0)}% kept)\n`);

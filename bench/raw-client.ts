@@ -10,7 +10,11 @@ export class RawJsonClient {
   private readonly http: SignedHttp;
 
   constructor(endpoint: string, private readonly opts: { region: string; service: string; targetPrefix: string; accessKeyId: string; secretAccessKey: string }) {
-    this.http = new SignedHttp({ endpoint, region: opts.region, service: opts.service, credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } });
+    // At most 50 connections, as the AWS SDK's HTTP handler keeps: without a bound, a stall of the
+    // server or of this client made a paced run open a connection for every lookup due meanwhile —
+    // ~500 in 300 ms at the start of bench:lookup's first paced case, which the server's accepting
+    // and the new sockets then stalled for hundreds of milliseconds more.
+    this.http = new SignedHttp({ endpoint, region: opts.region, service: opts.service, credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }, maxSockets: 50 });
   }
 
   /** Call `operation` with `input`; resolves to the parsed output, rejects with the AWS error code. */
