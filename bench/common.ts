@@ -24,7 +24,7 @@ export function machine(): string {
 export function cpuSpeedMicros(): number {
   const code = `import { measureCpuSpeed } from ${JSON.stringify(import.meta.url)}; process.stdout.write(String(measureCpuSpeed()));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
-  return Number(r.stdout);
+  return r.status === 0 ? Number(r.stdout) : NaN;
 }
 
 /** The work cpuSpeedMicros times, in this process. */

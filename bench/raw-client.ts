@@ -1,6 +1,7 @@
 /**
  * A lean load generator for AWS JSON 1.1 calls: SigV4 with node:crypto, one keep-alive HTTP
- * agent, JSON.parse of the reply — no SDK middleware stack. It exists so a benchmark that
+ * agent of at most 50 connections, the reply parsed (call) or left to the caller (callRaw) — no
+ * SDK middleware stack. It exists so a benchmark that
  * shares two cores with the server spends as little of them as it can on the client side
  * (the SDK client spends ~0.8 ms of CPU per LookupEvents page of 50 events).
  */
