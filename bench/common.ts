@@ -27,6 +27,16 @@ export function cpuSpeedMicros(): number {
   return r.status === 0 ? Number(r.stdout) : NaN;
 }
 
+/** The line benchmarks end with: the CPU's speed at their start (`atStart`, from cpuSpeedMicros) and now. */
+export function cpuSpeedLine(atStart: number): string {
+  return `CPU speed (see cpuSpeedMicros; lower is faster): ${atStart.toFixed(1)} µs at the start, ${cpuSpeedMicros().toFixed(1)} µs at the end`;
+}
+
+/** The server's /metrics, as Prometheus text. */
+export async function metricsText(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
 /** The work cpuSpeedMicros times, in this process. */
 export function measureCpuSpeed(): number {
   const text = JSON.stringify(syntheticRecord(12345, rng(1), new Date(Date.UTC(2026, 0, 1))));

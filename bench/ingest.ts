@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignedHttp } from '../src/client/signed-http.js';
-import { cpuSeconds, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
   sender.close();
   const rss = rssMiB(server.pid);
   await server.stop();
-  out(`CPU speed (see cpuSpeedMicros; lower is faster): ${speedAtStart.toFixed(1)} µs at the start, ${cpuSpeedMicros().toFixed(1)} µs at the end`);
+  out(cpuSpeedLine(speedAtStart));
   out('');
   out('| figure | result | goal |');
   out('| --- | ---: | ---: |');

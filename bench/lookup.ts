@@ -41,7 +41,7 @@ import { CloudTrailClient, LookupEventsCommand, type LookupAttribute } from '@aw
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RawJsonClient } from './raw-client.js';
-import { cpuSeconds, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
+import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, metricsText, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, NAMES, PROJECT_ROOT, SOURCES, USERS, benchArgs, loadEvents, machine, percentile, rng, syntheticRecord } from './common.js';
 
 const { events: EVENTS, requests: REQUESTS, concurrency: CONCURRENCY, client: CLIENT, only: ONLY, rate: RATE, paced: PACED, warmup: WARMUP } = benchArgs(
   { events: 1_000_000, requests: 5000, concurrency: 16, client: 'raw', only: '', rate: 1000, paced: 5000, warmup: 1000 },
@@ -148,7 +148,7 @@ async function paced(lookup: Lookup, c: Case): Promise<{ p50: number; p99: numbe
 
 /** The server's event log commit histogram (cumulative counts by upper bound, seconds). */
 async function commitTimes(url: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await metricsText(url);
   const out = new Map<number, number>();
   for (const m of text.matchAll(/^opentrail_log_commit_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
     out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
@@ -278,11 +278,11 @@ async function main(): Promise<void> {
   const c = process.cpuUsage(clientCpu0);
   const clientMs = (c.user + c.system) / 1000 / total;
   // How many of the entries served came encoded from the reader's cache rather than from the log.
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const metrics = await metricsText(server.url);
   const served = (source: string): number => Number(new RegExp(`opentrail_lookup_entries_total\\{source="${source}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
   await server.stop();
   process.stdout.write(`\nCPU per lookup: server ${serverMs.toFixed(2)} ms, ${CLIENT} client ${clientMs.toFixed(2)} ms (both on this machine's ${cpus().length} cores)\n`);
-  process.stdout.write(`CPU speed (see cpuSpeedMicros; lower is faster): ${speedAtStart.toFixed(1)} µs at the start, ${cpuSpeedMicros().toFixed(1)} µs at the end\n`);
+  process.stdout.write(`${cpuSpeedLine(speedAtStart)}\n`);
   const fromCache = served('cache');
   const fromLog = served('log');
   process.stdout.write(`entries served (warmup included): ${fromCache.toLocaleString()} kept encoded from earlier pages, ${fromLog.toLocaleString()} read from the log (${((100 * fromCache) / Math.max(1, fromCache + fromLog)).toFixed(0)}% kept)\n`);

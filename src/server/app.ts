@@ -146,7 +146,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const metrics = new Metrics({ lookupEntries: () => eventLog.pageEntries });
   const ingest = new Ingest(eventLog, { maxPending: config.maxPendingEvents });
   ingest.onCommit((n) => metrics.eventsRecorded.inc(n));
-  eventLog.onCommitTime?.((seconds) => metrics.logCommit.observe(seconds));
+  eventLog.onCommitTime((seconds) => metrics.logCommit.observe(seconds));
   const history = new EventHistory(eventLog, { retentionDays: config.retentionDays, tokenKey: Buffer.from(tokenKeyHex, 'hex') });
   const onUnexpectedError = (err: unknown, operation: string): void => {
     logger.error({ err, operation }, 'unexpected error in operation');

@@ -28,17 +28,3 @@ export function statementCache(db: Database.Database): (sql: string) => Database
     return st;
   };
 }
-
-/**
- * Read `schemas` of `db` through a memory map (up to SQLite's compiled limit, 2 GiB less 64 KiB a
- * file; the rest is read as before) instead of a read() per page. For a connection that reads a
- * file nobody writes meanwhile (readIntoMemory's): SQLite drops a connection's map of a file at its
- * first read after another connection has committed to it, and mapping it again costs more than
- * the copies it saves (see the history reader).
- */
-export function mapIntoMemory(db: Database.Database, schemas: readonly string[]): void {
-  for (const s of schemas) db.pragma(`${s}.mmap_size = ${MAP_BYTES}`);
-}
-
-/** The most of a file SQLite maps (its compiled limit). */
-export const MAP_BYTES = 0x7fff0000;

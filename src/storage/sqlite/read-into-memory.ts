@@ -22,7 +22,6 @@ import { statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import Database from 'better-sqlite3';
 import { attachHistory, historyFile } from './history-index.js';
-import { MAP_BYTES, mapIntoMemory } from './open.js';
 import { lowerThreadPriority } from './thread-priority.js';
 
 /** What the thread did: pages read in and how long it took, or why it read nothing. */
@@ -34,6 +33,9 @@ export interface MemoryReader {
   /** Stop reading (the log is closing). */
   stop(): Promise<void>;
 }
+
+/** The most of a file SQLite maps (its compiled limit, 2 GiB less 64 KiB; the rest is read as before). */
+const MAP_BYTES = 0x7fff0000;
 
 /** The share of the machine's memory the mapped parts of the two files may take. */
 const MEMORY_SHARE = 0.25;
@@ -76,7 +78,10 @@ if (!isMainThread && parentPort && (workerData as { readIntoMemoryFile?: string 
   const db = new Database(file, { readonly: true });
   db.pragma('busy_timeout = 5000');
   attachHistory(db, file);
-  mapIntoMemory(db, ['main', 'hx']);
+  // Through a map of this connection's own, which nobody else's commits drop while it reads (lookups
+  // read without one: SQLite drops a connection's map at its first read after another connection
+  // has committed, and mapping again cost more than it saved; see the history reader).
+  for (const schema of ['main', 'hx']) db.pragma(`${schema}.mmap_size = ${MAP_BYTES}`);
   const started = performance.now();
   let pages = 0;
   let bytes = 0;
