@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignedHttp } from '../src/client/signed-http.js';
+import { WireClient } from './wire-client.js';
 import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
@@ -69,10 +69,11 @@ const noAnswer = new Map<string, number>();
 const noAnswerText = (): string => (noAnswer.size ? ` (no answer: ${[...noAnswer].map(([k, n]) => `${k} ×${n}`).join(', ')})` : '');
 
 class Sender {
-  private readonly http: SignedHttp;
+  private readonly http: WireClient;
   private next = 0;
   constructor(url: string) {
-    this.http = new SignedHttp({ endpoint: url, region: 'us-east-1', service: 'opentrail', credentials: { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET } });
+    // As many connections as requests in flight at 3× overload.
+    this.http = new WireClient({ endpoint: url, region: 'us-east-1', service: 'opentrail', accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET, maxSockets: 512 });
   }
 
   /** Send one batch of fresh records; resolves with the HTTP status (0: no answer) and the latency in ms. */

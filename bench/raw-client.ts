@@ -1,21 +1,21 @@
 /**
- * A lean load generator for AWS JSON 1.1 calls: SigV4 with node:crypto, one keep-alive HTTP
- * agent of at most 50 connections, the reply parsed (call) or left to the caller (callRaw) — no
- * SDK middleware stack. It exists so a benchmark that
- * shares two cores with the server spends as little of them as it can on the client side
- * (the SDK client spends ~0.8 ms of CPU per LookupEvents page of 50 events).
+ * A lean load generator for AWS JSON 1.1 calls over WireClient (SigV4 with node:crypto, requests
+ * written straight onto at most 50 keep-alive sockets): the reply parsed (call) or left to the
+ * caller (callRaw). It exists so a benchmark that shares two cores with the server spends as
+ * little of them as it can on the client side (the SDK client spends ~0.8 ms of CPU per
+ * LookupEvents page of 50 events).
  */
-import { SignedHttp } from '../src/client/signed-http.js';
+import { WireClient } from './wire-client.js';
 
 export class RawJsonClient {
-  private readonly http: SignedHttp;
+  private readonly wire: WireClient;
 
   constructor(endpoint: string, private readonly opts: { region: string; service: string; targetPrefix: string; accessKeyId: string; secretAccessKey: string }) {
     // At most 50 connections, as the AWS SDK's HTTP handler keeps: without a bound, a stall of the
     // server or of this client made a paced run open a connection for every lookup due meanwhile —
     // ~500 in 300 ms at the start of bench:lookup's first paced case, which the server's accepting
     // and the new sockets then stalled for hundreds of milliseconds more.
-    this.http = new SignedHttp({ endpoint, region: opts.region, service: opts.service, credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }, maxSockets: 50 });
+    this.wire = new WireClient({ endpoint, region: opts.region, service: opts.service, accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, maxSockets: 50 });
   }
 
   /** Call `operation` with `input`; resolves to the parsed output, rejects with the AWS error code. */
@@ -29,7 +29,7 @@ export class RawJsonClient {
    * sharing two cores with the server takes from the server.
    */
   callRaw(operation: string, input: unknown): Promise<{ status: number; body: Buffer }> {
-    return this.http.post('/', JSON.stringify(input), { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${this.opts.targetPrefix}.${operation}` });
+    return this.wire.post('/', JSON.stringify(input), { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${this.opts.targetPrefix}.${operation}` });
   }
 
   /** A reply's output, or an error named with its AWS error code. */
@@ -40,6 +40,6 @@ export class RawJsonClient {
   }
 
   close(): void {
-    this.http.close();
+    this.wire.close();
   }
 }
