@@ -173,6 +173,21 @@ function slowCommits(before: Map<number, number>, after: Map<number, number>): {
   return { over20, longest };
 }
 
+/**
+ * The log's commits over the measured run (each lookup waits for the one its record goes in):
+ * how many, and the bucket bounds their median and 99th percentile fall under.
+ */
+function commitSpread(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const during = (le: number): number => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const all = during(Infinity);
+  const under = (q: number): string => {
+    const b = bounds.find((le) => during(le) >= q * all);
+    return b === undefined || b === Infinity ? 'over the largest bucket' : `≤ ${b * 1000} ms`;
+  };
+  return `log commits in the measured run: ${all.toLocaleString()}; median ${under(0.5)}, 99th percentile ${under(0.99)}, ${(all - during(0.02)).toLocaleString()} over 20 ms`;
+}
+
 /** How each entry of a LookupEvents page starts: the server writes EventId first (inside CloudTrailEvent, a string, its quotes are escaped). */
 const ENTRY_START = Buffer.from('{"EventId":"');
 /** One page in this many is parsed in full by the raw client, and its count checked. */
@@ -250,6 +265,7 @@ async function main(): Promise<void> {
   for (const c of [{ name: 'warmup' }, ...selected]) await run(lookup, c, WARMUP);
   const serverCpu0 = cpuSeconds(server.pid);
   const clientCpu0 = process.cpuUsage();
+  const commitsAtStart = await commitTimes(server.url);
   let total = 0;
   const rows: string[] = [
     `| lookup | lookups/s (${CONCURRENCY} in flight) | p50 / p99 ms there | p50 / p99 ms at ${RATE}/s | avg events returned | client's longest stall at ${RATE}/s | commits over 20 ms at ${RATE}/s (longest) |`,
@@ -275,6 +291,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${rows.at(-1)!}\n`);
   }
   const serverMs = ((cpuSeconds(server.pid) - serverCpu0) * 1000) / total;
+  const commitLine = commitSpread(commitsAtStart, await commitTimes(server.url));
   const c = process.cpuUsage(clientCpu0);
   const clientMs = (c.user + c.system) / 1000 / total;
   // How many of the entries served came encoded from the reader's cache rather than from the log.
@@ -283,6 +300,7 @@ async function main(): Promise<void> {
   await server.stop();
   process.stdout.write(`\nCPU per lookup: server ${serverMs.toFixed(2)} ms, ${CLIENT} client ${clientMs.toFixed(2)} ms (both on this machine's ${cpus().length} cores)\n`);
   process.stdout.write(`${cpuSpeedLine(speedAtStart)}\n`);
+  process.stdout.write(`${commitLine}\n`);
   const fromCache = served('cache');
   const fromLog = served('log');
   process.stdout.write(`entries served (warmup included): ${fromCache.toLocaleString()} kept encoded from earlier pages, ${fromLog.toLocaleString()} read from the log (${((100 * fromCache) / Math.max(1, fromCache + fromLog)).toFixed(0)}% kept)\n`);

@@ -297,7 +297,23 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   // WAL_LIMIT, this thread (the only writer) truncates it between two commits, waiting for
   // readers if it must.
   const limitWal = walLimiter(db, 'main', `${file}-wal`);
-  const timer = setInterval(limitWal, 1000);
+  // Once a second, between two commits, this thread also copies what the maintenance thread's
+  // checkpoints have not copied yet: the WAL is then all in the database with no commit since, and
+  // the next commit writes the WAL from its start again instead of appending to it. The WAL stays
+  // at a few megabytes instead of growing to WAL_LIMIT (~5 MB/s at 1,000 lookups/s) and being
+  // truncated with the commits held up, and the fsyncs of a file that no longer grows waited
+  // less: bench:lookup EventSource at 1,000/s, three pairs of runs alternating, p99s
+  // 20.8/20.6, 17.1/17.0 and 19.2/20.8 ms with it against 34.0/25.2, 98.4/20.8 and 16.3/26.1
+  // without; commits over 20 ms 3, 3 and 0 against 5, 5 and 2.
+  const restartWal = (): void => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy: next time
+    }
+    limitWal();
+  };
+  const timer = setInterval(restartWal, 1000);
   const setReader = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, ?) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq, state = excluded.state');
   const dropReader = db.prepare('DELETE FROM checkpoints WHERE reader = ?');
   const putJob = db.prepare('INSERT INTO reader_jobs (reader, key, doc) VALUES (?, ?, ?) ON CONFLICT(reader, key) DO UPDATE SET doc = excluded.doc');
