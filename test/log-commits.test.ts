@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
@@ -34,11 +34,12 @@ function event(name: string): IndexedEvent {
   );
 }
 
-async function withLog(body: (log: SqliteEventLog) => Promise<void>): Promise<void> {
+async function withLog(body: (log: SqliteEventLog, file: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-commits-'));
-  const log = new SqliteEventLog(join(dir, 'events.db'));
+  const file = join(dir, 'events.db');
+  const log = new SqliteEventLog(file);
   try {
-    await body(log);
+    await body(log, file);
   } finally {
     await log.close();
     rmSync(dir, { recursive: true, force: true });
@@ -100,3 +101,35 @@ test('the maintenance thread runs at a lower priority than the threads requests 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The WAL's checkpoint sequence number (its header's bytes 12–15): one more each time the WAL starts over. */
+function walRestarts(file: string): number {
+  const fd = openSync(`${file}-wal`, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    readSync(fd, head, 0, 32, 0);
+    return head.readUInt32BE(12);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('under commits that never pause, the WAL starts over instead of growing', { timeout: 60_000 }, () =>
+  withLog(async (log, file) => {
+    // Commits without a pause for four seconds, as lookups at 1,000/s recording themselves make
+    // them: no moment between two commits is left for a checkpoint on another thread to find the
+    // WAL all copied, so only the writer itself can start it over (once a second).
+    await log.append([event('first')]);
+    const before = walRestarts(file);
+    const started = Date.now();
+    let n = 0;
+    // Four callers, each sending its next batch as the one before is committed: commits back to back.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < started + 4000) await log.append([event(`W${n++}`), event(`W${n++}`)]);
+      }),
+    );
+    assert.ok(n > 600, `only ${n} events appended`);
+    const restarts = walRestarts(file) - before;
+    assert.ok(restarts >= 2, `the WAL started over ${restarts} times in four seconds of commits (${statSync(`${file}-wal`).size} bytes now)`);
+  }));
