@@ -72,7 +72,7 @@ class Sender {
   private readonly http: WireClient;
   private next = 0;
   constructor(url: string) {
-    // As many connections as requests in flight at 3× overload.
+    // At most 512 connections (as SignedHttp keeps by default); requests beyond wait for one.
     this.http = new WireClient({ endpoint: url, region: 'us-east-1', service: 'opentrail', accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET, maxSockets: 512 });
   }
 
