@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 export function machine(): string {
   const c = cpus();
@@ -168,7 +169,9 @@ export interface BenchServer {
 export async function startBenchServer(dataDir: string, args: string[] = []): Promise<BenchServer> {
   const logFile = join(dataDir, 'server.log');
   const fd = openSync(logFile, 'w');
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The server's own flags as shipped, then any given for a run (BENCH_SERVER_NODE_ARGS, which
+  // may undo them: --no-single-threaded-gc).
+  const nodeArgs = [...SERVER_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin', 'opentrail.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNTS[0], OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET, OPENTRAIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', fd, 'inherit'],

@@ -8,6 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudTrailClient, DescribeTrailsCommand, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { spawnServer } from './helpers.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'opentrail.js');
 const cleanEnv = (): NodeJS.ProcessEnv => {
@@ -100,4 +101,31 @@ test('one server per data folder: a second refuses to start while the first runs
   // A clean stop releases it.
   assert.throws(() => statSync(join(dataDir, 'server.lock')), /ENOENT/);
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('npm start and the opentrail executable run the server with its Node flags', { timeout: 30_000 }, async () => {
+  const root = join(dirname(bin), '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.equal(pkg.scripts.start, `node ${SERVER_NODE_FLAGS.join(' ')} bin/opentrail.js serve`);
+  assert.equal(readFileSync(bin, 'utf8').split('\n')[0], `#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
+  if (process.platform !== 'linux') return;
+  // Run as npm's bin link runs it: the file itself, its #! line naming node and the flags.
+  const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-flags-'));
+  const child = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no start')), 20_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        if (!d.toString().includes('opentrail listening')) return;
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of SERVER_NODE_FLAGS) assert.ok(argv.includes(flag), `the server runs as ${argv.join(' ')}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -17,6 +17,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { resolveConfig } from '../src/config.js';
 import { startServer, type App } from '../src/server/app.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 export const ACCOUNT = '111122223333';
 export const KEY = 'AKIATESTROOT00000001';
@@ -184,7 +185,7 @@ const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'op
  * test account's credentials; resolves once it listens. `args` are extra serve flags.
  */
 export function spawnServer(dataDir: string, opts: { port?: number; args?: string[]; env?: Record<string, string> } = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...(opts.args ?? [])], {
     env: { ...process.env, OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: KEY, OPENTRAIL_SECRET_ACCESS_KEY: SECRET, OPENTRAIL_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
