@@ -161,13 +161,17 @@ async function commitTimes(url: string): Promise<Map<number, number>> {
   return out;
 }
 
+/** The commits between two scrapes of the histogram: its bucket bounds, ascending, and how many commits each counts (at most that long). */
+function commitsBetween(before: Map<number, number>, after: Map<number, number>): { bounds: number[]; during: (le: number) => number } {
+  return { bounds: [...after.keys()].sort((a, b) => a - b), during: (le) => (after.get(le) ?? 0) - (before.get(le) ?? 0) };
+}
+
 /**
  * The commits between two scrapes: how many took over 20 ms (each holds up every lookup waiting
  * for it) and the bucket the longest fell in — the disk's share of a case's slow lookups.
  */
 function slowCommits(before: Map<number, number>, after: Map<number, number>): { over20: number; longest: string } {
-  const during = (le: number): number => (after.get(le) ?? 0) - (before.get(le) ?? 0);
-  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const { bounds, during } = commitsBetween(before, after);
   const all = during(Infinity);
   const over20 = all - during(0.02);
   let longest = '-';
@@ -183,8 +187,7 @@ function slowCommits(before: Map<number, number>, after: Map<number, number>): {
  * how many, and the bucket bounds their median and 99th percentile fall under.
  */
 function commitSpread(before: Map<number, number>, after: Map<number, number>): string {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const during = (le: number): number => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const { bounds, during } = commitsBetween(before, after);
   const all = during(Infinity);
   const under = (q: number): string => {
     const b = bounds.find((le) => during(le) >= q * all);

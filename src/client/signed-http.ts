@@ -14,9 +14,10 @@ export interface SignedHttpOptions {
   credentials: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>);
   /** Per request (default 30 s). */
   timeoutMs?: number;
-  /** Most connections open at once; requests beyond wait for one (default 512). */
-  maxSockets?: number;
 }
+
+/** Most connections open at once; requests beyond wait for one. */
+const MAX_SOCKETS = 512;
 
 /** How long a kept-alive connection may sit idle before this side closes it. */
 const IDLE_SOCKET_MS = 4000;
@@ -30,7 +31,7 @@ export class SignedHttp {
     this.base = new URL(opts.endpoint);
     // Idle connections are dropped before the server's keep-alive timeout (5 s, opentrail's and
     // Node's default) can close them: one reused just as the server closes it ends in a reset.
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 512, timeout: IDLE_SOCKET_MS };
+    const agentOpts = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_MS };
     this.agent = this.base.protocol === 'https:' ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
     const creds = opts.credentials;
     this.signer = new SignatureV4({
