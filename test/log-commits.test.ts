@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { BACKGROUND_NICE } from '../src/storage/sqlite/thread-priority.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
@@ -71,6 +72,34 @@ test('a batch the log cannot store fails alone; the batches sent with it are com
     assert.match(String((results[1] as PromiseRejectedResult).reason), /NOT NULL/);
     // Nothing of the failed batch was kept, not even its good event.
     assert.deepEqual(await names(log), ['Before', 'After']);
+  }));
+
+test('an idempotency id records one event: again in the same batch or a later one, the first answers; remembered over a day ago, a new one is recorded', { timeout: 30_000 }, () =>
+  withLog(async (log, file) => {
+    const withId = (name: string, id: string): IndexedEvent => ({ ...event(name), idempotencyId: id });
+    const first = await log.append([withId('A', 'id-a'), withId('A again', 'id-a'), withId('B', 'id-b')]);
+    assert.deepEqual(first.map((a) => a.duplicate), [false, true, false]);
+    assert.equal(first[1]!.eventId, first[0]!.eventId);
+    assert.equal(first[1]!.seq, first[0]!.seq);
+    // The duplicate's row is gone and its place is taken: the log's positions have no gap.
+    assert.equal(first[2]!.seq, first[0]!.seq + 1);
+    const later = await log.append([withId('B later', 'id-b'), withId('C', 'id-c')]);
+    assert.deepEqual(later.map((a) => a.duplicate), [true, false]);
+    assert.equal(later[0]!.eventId, first[2]!.eventId);
+    assert.equal(later[1]!.seq, first[2]!.seq + 1);
+    assert.deepEqual(await names(log), ['A', 'B', 'C']);
+    // id-a was remembered 25 hours ago: it names a new event now, and is remembered for that one.
+    const db = new Database(file);
+    db.pragma('busy_timeout = 5000');
+    db.prepare("UPDATE ingest_ids SET at_ms = at_ms - 25 * 3600 * 1000 WHERE id = 'id-a'").run();
+    db.close();
+    const [renewed] = await log.append([withId('A renewed', 'id-a')]);
+    assert.equal(renewed!.duplicate, false);
+    assert.notEqual(renewed!.eventId, first[0]!.eventId);
+    const [again] = await log.append([withId('A renewed again', 'id-a')]);
+    assert.equal(again!.duplicate, true);
+    assert.equal(again!.eventId, renewed!.eventId);
+    assert.deepEqual(await names(log), ['A', 'B', 'C', 'A renewed']);
   }));
 
 test('the maintenance thread runs at a lower priority than the threads requests wait on', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' }, async () => {

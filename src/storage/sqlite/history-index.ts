@@ -101,17 +101,29 @@ export function dropOldHistory(db: Database.Database): void {
 const MINUTE_KINDS = [0, 5];
 const MINUTE = 60_000;
 
-/** Per-minute counts of kinds 0 and 5 for the events `where` selects (on `e`), as SQL rows. */
-function minutesOf(where: string): string {
+/**
+ * Per-minute counts of kinds 0 and 5 for the events `where` selects (on `e`), as SQL rows. `from`:
+ * where those events are read (the log, or a batch's copy of their keys: see BATCH_TABLE).
+ */
+function minutesOf(where: string, from = 'events'): string {
   return `
     SELECT s.id AS scope, 0 AS kind, '' AS value, e.time_ms / ${MINUTE} AS minute, count(*) AS n
-    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
     WHERE ${where} GROUP BY 1, 4
     UNION ALL
     SELECT s.id, 5, CASE e.read_only WHEN 1 THEN 'true' ELSE 'false' END, e.time_ms / ${MINUTE}, count(*)
-    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
     WHERE ${where} AND e.read_only IS NOT NULL GROUP BY 1, 3, 4`;
 }
+
+/**
+ * A batch's events, their keys only, copied out of the log once: the log's rows carry each
+ * event's whole text, and the scopes, the entries and the per-minute counts each read them again
+ * (four passes over ~1.2 KB rows, mostly fetched from the log's WAL by pread, for ~100 bytes of
+ * keys). A temporary table of this connection's own, in memory.
+ */
+const BATCH_TABLE = 'temp.hx_batch';
+const KEY_COLUMNS = 'seq, account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources';
 
 /** Entry kinds: 0 is every event (no attribute); the rest are LookupEvents attributes. */
 export const KIND: Record<LookupKey | 'Time', number> = {
@@ -147,12 +159,12 @@ const TAIL_FILTER: Record<LookupKey, string> = {
   ResourceName: "EXISTS (SELECT 1 FROM json_each(events.resources) j WHERE json_extract(j.value, '$[1]') = ?)",
 };
 
-/** The index entries of the events `where` selects (a condition on `e`, the events table), as SQL. */
-function entriesOf(where: string): string {
+/** The index entries of the events `where` selects (a condition on `e`, read from `from`), as SQL. */
+function entriesOf(where: string, from = 'events'): string {
   return `
     WITH t AS MATERIALIZED (
       SELECT s.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources
-      FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+      FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
       WHERE ${where}
     )
     SELECT scope, kind, value, time_ms, seq FROM (
@@ -186,24 +198,37 @@ export class HistoryIndex {
   ) {
     // Entries are generated and sorted inside SQLite, one statement per batch: a JS loop of
     // nine inserts per event cost more than the log itself.
-    const addScopes = this.stmt(
-      'INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM events WHERE seq > ? AND seq <= ?',
-    );
-    const entries = this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${entriesOf('e.seq > ? AND e.seq <= ?')} ORDER BY 1, 2, 3, 4, 5`);
+    // Prepared at the first batch: they name the batch table, made then (the reader thread's
+    // connection, which never indexes, makes none).
+    let copy: Database.Statement, clear: Database.Statement, addScopes: Database.Statement, entries: Database.Statement, minutes: Database.Statement;
+    const prepare = (): void => {
+      this.db.pragma('temp_store = MEMORY');
+      this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS hx_batch AS SELECT ${KEY_COLUMNS} FROM events WHERE false`);
+      copy = this.stmt(`INSERT INTO ${BATCH_TABLE} SELECT ${KEY_COLUMNS} FROM events WHERE seq > ? AND seq <= ?`);
+      clear = this.stmt(`DELETE FROM ${BATCH_TABLE}`);
+      addScopes = this.stmt(`INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM ${BATCH_TABLE}`);
+      entries = this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${entriesOf('true', BATCH_TABLE)} ORDER BY 1, 2, 3, 4, 5`);
+      minutes = this.stmt(
+        `INSERT INTO hist_minutes (scope, kind, value, minute, n) SELECT * FROM (${minutesOf('true', BATCH_TABLE)}) WHERE true
+         ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
+      );
+    };
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
-    const minutes = this.stmt(
-      `INSERT INTO hist_minutes (scope, kind, value, minute, n) SELECT * FROM (${minutesOf('e.seq > ? AND e.seq <= ?')}) WHERE true
-       ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
-    );
     this.batch = this.db.transaction((limit: number): number => {
       const from = this.indexed;
       const last = (maxSeq.get() as { s: number }).s;
       const hi = Math.min(last, from + limit);
       if (hi <= from) return 0;
-      addScopes.run(from, hi);
-      entries.run(from, hi);
-      minutes.run(from, hi, from, hi);
+      if (copy === undefined) prepare();
+      copy.run(from, hi);
+      try {
+        addScopes.run();
+        entries.run();
+        minutes.run();
+      } finally {
+        clear.run();
+      }
       save.run(hi);
       return hi - from;
     });

@@ -126,19 +126,16 @@ export function prepareAppend(db: Database.Database): (batches: EventColumns[]) 
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const seen = db.prepare('SELECT seq, event_id AS eventId, at_ms AS atMs FROM ingest_ids WHERE account_id = ? AND id = ?');
-  const remember = db.prepare('INSERT OR REPLACE INTO ingest_ids (account_id, id, seq, event_id, at_ms) VALUES (?, ?, ?, ?, ?)');
+  // An id is claimed with the event's row in place: for an id not seen before (nearly all of
+  // them) that is one statement, where asking first and then remembering it was two B-tree walks.
+  const claim = db.prepare('INSERT INTO ingest_ids (account_id, id, seq, event_id, at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const remember = db.prepare('UPDATE ingest_ids SET seq = ?, event_id = ?, at_ms = ? WHERE account_id = ? AND id = ?');
+  // A duplicate's row goes again, in the transaction that wrote it (its seq is the log's newest,
+  // and the next event takes it: nothing outside this transaction ever saw it).
+  const unwrite = db.prepare('DELETE FROM events WHERE seq = ?');
   const one = (c: EventColumns, now: number): AppendedColumns => {
     const out: AppendedColumns = { seqs: [], duplicates: [] };
     for (let i = 0; i < c.json.length; i++) {
-      const idem = c.idempotencyId[i];
-      if (idem !== undefined) {
-        const prior = seen.get(c.accountId[i], idem) as { seq: number; eventId: string; atMs: number } | undefined;
-        if (prior && prior.atMs > now - IDEMPOTENCY_WINDOW_MS) {
-          out.duplicates.push([out.seqs.length, prior.eventId]);
-          out.seqs.push(prior.seq);
-          continue;
-        }
-      }
       const info = insert.run(
         c.accountId[i],
         c.region[i],
@@ -154,7 +151,18 @@ export function prepareAppend(db: Database.Database): (batches: EventColumns[]) 
         c.json[i],
       );
       const seq = Number(info.lastInsertRowid);
-      if (idem !== undefined) remember.run(c.accountId[i], idem, seq, c.eventId[i], now);
+      const idem = c.idempotencyId[i];
+      if (idem !== undefined && claim.run(c.accountId[i], idem, seq, c.eventId[i], now).changes === 0) {
+        const prior = seen.get(c.accountId[i], idem) as { seq: number; eventId: string; atMs: number };
+        if (prior.atMs > now - IDEMPOTENCY_WINDOW_MS) {
+          unwrite.run(seq);
+          out.duplicates.push([out.seqs.length, prior.eventId]);
+          out.seqs.push(prior.seq);
+          continue;
+        }
+        // Remembered more than a day ago: this event is new, and the id is its now.
+        remember.run(seq, c.eventId[i], now, c.accountId[i], idem);
+      }
       out.seqs.push(seq);
     }
     return out;
