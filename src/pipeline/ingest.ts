@@ -90,20 +90,25 @@ export class Ingest {
     while (this.queue.length > 0) {
       const { group, items: n } = takeGroup(this.queue, this.maxBatch, (p) => p.events.length);
       const all = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
+      // What waits for the commit keeps no event: under heavy ingest thousands of them wait at
+      // any time, and every young-generation collection meanwhile copied their texts and keys
+      // again (scavenges took 15–20% of this thread under bench:ingest).
+      const callers = group.map((p) => ({ count: p.events.length, resolve: p.resolve, reject: p.reject }));
+      const total = all.length;
       this.sent++;
       this.log.append(all).then(
         (appended) => {
           this.done(n);
           let i = 0;
-          for (const p of group) {
-            p.resolve(appended.slice(i, i + p.events.length));
-            i += p.events.length;
+          for (const p of callers) {
+            p.resolve(appended.slice(i, i + p.count));
+            i += p.count;
           }
-          for (const l of this.listeners) l(all.length);
+          for (const l of this.listeners) l(total);
         },
         (err: unknown) => {
           this.done(n);
-          for (const p of group) p.reject(err as Error);
+          for (const p of callers) p.reject(err as Error);
         },
       );
     }

@@ -12,6 +12,7 @@
 import type { IncomingRequest, RequestContext, Service, ServiceResult } from '../types.js';
 import { restJsonError, restJsonResponse, runRestJsonOperation } from '../../protocols/rest-json.js';
 import type { Ingest } from '../../pipeline/ingest.js';
+import type { Appended } from '../../storage/interfaces.js';
 import type { EventHistory } from '../../domain/event-history.js';
 import { COUNT_PATH, countEvents, countResultJson } from './count-events.js';
 import { formatEventTime, type CloudTrailRecord } from '../../domain/record.js';
@@ -58,33 +59,49 @@ function parseBatch(body: Buffer): Sent[] {
 
 export function createIngestService(deps: IngestServiceDeps): Service {
   const putEvents = async (req: IncomingRequest, ctx: RequestContext): Promise<PutEventsResponse> => {
-    const sent = parseBatch(req.body);
     const out: PutEventsResponse = { successful: [], failed: [] };
-    const accepted: { index: number; id: string; record: CloudTrailRecord; json: string }[] = [];
+    const { ids, committed } = submit(req.body, ctx, out);
+    if (ids.length > 0) {
+      const appended = await committed;
+      for (let i = 0; i < ids.length; i++) {
+        const r = appended[i]!;
+        out.successful.push(r.duplicate ? { id: ids[i]!, eventID: r.eventId, duplicate: true } : { id: ids[i]!, eventID: r.eventId });
+      }
+    }
+    return out;
+  };
+
+  /**
+   * Check and normalise a batch's records (refusals go into `out.failed`) and hand the good ones
+   * to the log. Only their ids are given back to wait with: the parsed batch and the records
+   * become garbage here, before the commit is awaited, rather than being kept (and copied by
+   * every young-generation collection) until it is done.
+   */
+  const submit = (body: Buffer, ctx: RequestContext, out: PutEventsResponse): { ids: string[]; committed: Promise<Appended[]> } => {
+    const sent = parseBatch(body);
+    const ids: string[] = [];
+    const records: CloudTrailRecord[] = [];
+    const jsons: string[] = [];
     const caller = { accountId: ctx.accountId, region: ctx.region, sourceIPAddress: ctx.sourceIPAddress, userAgent: ctx.userAgent };
     const now = new Date();
     const nowText = formatEventTime(now);
-    sent.forEach((s, index) => {
+    for (let index = 0; index < sent.length; index++) {
+      const s = sent[index];
       const id = typeof s?.id === 'string' ? s.id : null;
       if (id === null || !IDEMPOTENCY_ID_RE.test(id)) {
         out.failed.push({ id, index, errorCode: 'InvalidIdempotencyId', field: '/id', errorMessage: 'id must be 1–128 characters of A–Z, a–z, 0–9, -, _, : and .' });
-        return;
+        continue;
       }
-      const n = normalizeIngestRecord(s.record, caller, now, nowText);
+      const n = normalizeIngestRecord(s!.record, caller, now, nowText);
       if ('problem' in n) out.failed.push({ id, index, ...n.problem });
-      else accepted.push({ index, id, record: n.record, json: n.json });
-    });
-    if (accepted.length > 0) {
-      const appended = await deps.ingest.record(
-        accepted.map((a) => a.record),
-        { idempotencyIds: accepted.map((a) => a.id), jsons: accepted.map((a) => a.json) },
-      );
-      accepted.forEach((a, i) => {
-        const r = appended[i]!;
-        out.successful.push(r.duplicate ? { id: a.id, eventID: r.eventId, duplicate: true } : { id: a.id, eventID: r.eventId });
-      });
+      else {
+        ids.push(id);
+        records.push(n.record);
+        jsons.push(n.json);
+      }
     }
-    return out;
+    const committed = ids.length > 0 ? deps.ingest.record(records, { idempotencyIds: ids, jsons }) : Promise.resolve([]);
+    return { ids, committed };
   };
 
   return {

@@ -39,9 +39,9 @@ export interface AppendedColumns {
   duplicates: [index: number, eventId: string][];
 }
 
-function fromColumns(events: readonly IndexedEvent[], a: AppendedColumns): Appended[] {
+function fromColumns(eventIds: readonly string[], a: AppendedColumns): Appended[] {
   const out: Appended[] = new Array(a.seqs.length);
-  for (let i = 0; i < a.seqs.length; i++) out[i] = { seq: a.seqs[i]!, eventId: events[i]!.eventId, duplicate: false };
+  for (let i = 0; i < a.seqs.length; i++) out[i] = { seq: a.seqs[i]!, eventId: eventIds[i]!, duplicate: false };
   for (const [i, eventId] of a.duplicates) out[i] = { seq: a.seqs[i]!, eventId, duplicate: true };
   return out;
 }
@@ -258,8 +258,12 @@ export function startLogWorker(file: string, intervalMs = 250, sync: CommitSync 
     onCommitTime(listener: (seconds: number) => void): void {
       commitTime = listener;
     },
-    async append(events: IndexedEvent[]): Promise<Appended[]> {
-      return fromColumns(events, (await call({ type: 'append', id: nextId++, events: toColumns(events) })).appended!);
+    // Only the events' ids wait here for the answer: the events themselves (their text, keys
+    // and resources) are copied to the writer and left to the collector at once (see Ingest.flush).
+    append(events: IndexedEvent[]): Promise<Appended[]> {
+      const columns = toColumns(events);
+      const eventIds = columns.eventId;
+      return call({ type: 'append', id: nextId++, events: columns }).then((r) => fromColumns(eventIds, r.appended!));
     },
     // On the writer thread too: from another connection it would contend for SQLite's write lock,
     // and a busy wait there sleeps the calling thread for milliseconds at a time.
