@@ -123,6 +123,8 @@ function minutesOf(where: string, from = 'events'): string {
  * keys). A temporary table of this connection's own, in memory.
  */
 const BATCH_TABLE = 'temp.hx_batch';
+/** The batch's events with their scopes' ids, as kindEntries reads them. */
+const SCOPED_TABLE = 'temp.hx_scoped';
 const KEY_COLUMNS = 'seq, account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources';
 
 /** Entry kinds: 0 is every event (no attribute); the rest are LookupEvents attributes. */
@@ -159,27 +161,35 @@ const TAIL_FILTER: Record<LookupKey, string> = {
   ResourceName: "EXISTS (SELECT 1 FROM json_each(events.resources) j WHERE json_extract(j.value, '$[1]') = ?)",
 };
 
+/**
+ * Each kind's entries of the events in `t` (a relation with their scope and key columns), a
+ * SELECT of (scope, kind, value, time_ms, seq) each.
+ */
+function kindEntries(t: string): string[] {
+  return [
+    `SELECT scope, 0 AS kind, '' AS value, time_ms, seq FROM ${t}`,
+    `SELECT scope, 1, event_name, time_ms, seq FROM ${t}`,
+    `SELECT scope, 2, event_source, time_ms, seq FROM ${t}`,
+    `SELECT scope, 3, username, time_ms, seq FROM ${t} WHERE username IS NOT NULL`,
+    `SELECT scope, 4, access_key_id, time_ms, seq FROM ${t} WHERE access_key_id IS NOT NULL`,
+    `SELECT scope, 5, CASE read_only WHEN 1 THEN 'true' ELSE 'false' END, time_ms, seq FROM ${t} WHERE read_only IS NOT NULL`,
+    `SELECT scope, 6, event_id, time_ms, seq FROM ${t}`,
+    `SELECT t.scope, 7, json_extract(j.value, '$[0]'), t.time_ms, t.seq FROM ${t} t, json_each(t.resources) j
+      WHERE t.resources IS NOT NULL AND json_extract(j.value, '$[0]') IS NOT NULL`,
+    `SELECT t.scope, 8, json_extract(j.value, '$[1]'), t.time_ms, t.seq FROM ${t} t, json_each(t.resources) j
+      WHERE t.resources IS NOT NULL`,
+  ];
+}
+
+/** The columns kindEntries reads, the scope's id first, of the events `e` joined with their scopes `s`. */
+const SCOPED_COLUMNS = 's.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources';
+const SCOPE_JOIN = 'JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category';
+
 /** The index entries of the events `where` selects (a condition on `e`, read from `from`), as SQL. */
 function entriesOf(where: string, from = 'events'): string {
   return `
-    WITH t AS MATERIALIZED (
-      SELECT s.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources
-      FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
-      WHERE ${where}
-    )
-    SELECT scope, kind, value, time_ms, seq FROM (
-      SELECT scope, 0 AS kind, '' AS value, time_ms, seq FROM t
-      UNION ALL SELECT scope, 1, event_name, time_ms, seq FROM t
-      UNION ALL SELECT scope, 2, event_source, time_ms, seq FROM t
-      UNION ALL SELECT scope, 3, username, time_ms, seq FROM t WHERE username IS NOT NULL
-      UNION ALL SELECT scope, 4, access_key_id, time_ms, seq FROM t WHERE access_key_id IS NOT NULL
-      UNION ALL SELECT scope, 5, CASE read_only WHEN 1 THEN 'true' ELSE 'false' END, time_ms, seq FROM t WHERE read_only IS NOT NULL
-      UNION ALL SELECT scope, 6, event_id, time_ms, seq FROM t
-      UNION ALL SELECT t.scope, 7, json_extract(j.value, '$[0]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
-        WHERE t.resources IS NOT NULL AND json_extract(j.value, '$[0]') IS NOT NULL
-      UNION ALL SELECT t.scope, 8, json_extract(j.value, '$[1]'), t.time_ms, t.seq FROM t, json_each(t.resources) j
-        WHERE t.resources IS NOT NULL
-    )`;
+    WITH t AS MATERIALIZED (SELECT ${SCOPED_COLUMNS} FROM ${from} e ${SCOPE_JOIN} WHERE ${where})
+    SELECT scope, kind, value, time_ms, seq FROM (${kindEntries('t').join('\n UNION ALL ')})`;
 }
 
 /**
@@ -196,22 +206,26 @@ export class HistoryIndex {
     private readonly db: Database.Database,
     private readonly stmt: (sql: string) => Database.Statement,
   ) {
-    // Entries are generated and sorted inside SQLite, one statement per batch: a JS loop of
-    // nine inserts per event cost more than the log itself.
-    // Prepared at the first batch: they name the batch table, made then (the reader thread's
+    // Entries are generated and sorted inside SQLite: a JS loop of nine inserts per event cost
+    // more than the log itself. One statement per kind, each sorting its own entries: SQLite's
+    // sort of a batch's entries cost as much as putting them into the B-tree, and nine sorts of
+    // a ninth cost ~15% less than one of all (fewer comparisons, of entries of one kind).
+    // Prepared at the first batch: they name the batch's tables, made then (the reader thread's
     // connection, which never indexes, makes none).
-    let copy: Database.Statement, clear: Database.Statement, addScopes: Database.Statement, entries: Database.Statement, minutes: Database.Statement;
+    let copy: Database.Statement, scoped: Database.Statement, clear: Database.Statement[], addScopes: Database.Statement, entries: Database.Statement[], minutes: Database.Statement;
     const prepare = (): void => {
       this.db.pragma('temp_store = MEMORY');
       this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS hx_batch AS SELECT ${KEY_COLUMNS} FROM events WHERE false`);
+      this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS hx_scoped AS SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE false`);
       copy = this.stmt(`INSERT INTO ${BATCH_TABLE} SELECT ${KEY_COLUMNS} FROM events WHERE seq > ? AND seq <= ?`);
-      clear = this.stmt(`DELETE FROM ${BATCH_TABLE}`);
       addScopes = this.stmt(`INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM ${BATCH_TABLE}`);
-      entries = this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${entriesOf('true', BATCH_TABLE)} ORDER BY 1, 2, 3, 4, 5`);
+      scoped = this.stmt(`INSERT INTO ${SCOPED_TABLE} SELECT ${SCOPED_COLUMNS} FROM ${BATCH_TABLE} e ${SCOPE_JOIN}`);
+      entries = kindEntries(SCOPED_TABLE).map((sql) => this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${sql} ORDER BY 1, 3, 4, 5`));
       minutes = this.stmt(
         `INSERT INTO hist_minutes (scope, kind, value, minute, n) SELECT * FROM (${minutesOf('true', BATCH_TABLE)}) WHERE true
          ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
       );
+      clear = [this.stmt(`DELETE FROM ${BATCH_TABLE}`), this.stmt(`DELETE FROM ${SCOPED_TABLE}`)];
     };
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
@@ -224,10 +238,11 @@ export class HistoryIndex {
       copy.run(from, hi);
       try {
         addScopes.run();
-        entries.run();
+        scoped.run();
+        for (const e of entries) e.run();
         minutes.run();
       } finally {
-        clear.run();
+        for (const c of clear) c.run();
       }
       save.run(hi);
       return hi - from;
