@@ -102,6 +102,18 @@ test('an idempotency id records one event: again in the same batch or a later on
     assert.deepEqual(await names(log), ['A', 'B', 'C', 'A renewed']);
   }));
 
+test('a new log and its history index have 16 KiB pages', { timeout: 30_000 }, () =>
+  withLog(async (_log, file) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('page_size', { simple: true }), 16_384);
+      db.prepare('ATTACH DATABASE ? AS hx').run(file.replace(/\.db$/, '.history.db'));
+      assert.equal(db.pragma('hx.page_size', { simple: true }), 16_384);
+    } finally {
+      db.close();
+    }
+  }));
+
 test('the maintenance thread runs at a lower priority than the threads requests wait on', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux’s' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opentrail-nice-'));
   const nice = (): number[] =>

@@ -47,6 +47,16 @@ function assertCurrentSchema(db: Database.Database): void {
   }
 }
 
+/**
+ * Page size of a new log file. Its writer writes each commit's pages to the WAL one `pwrite` a
+ * page, and the checkpoints copy them again one a page: with 16 KiB pages, committing
+ * bench:ingest's events (16 batches of 100 a transaction, measured alone) cost 6.2–6.3 µs of CPU
+ * an event against 8.4–8.6 with SQLite's default 4 KiB, system time 1.2–1.5 against 2.4–2.8.
+ * Lookups read few rows from the log (their pages' entries are kept encoded, see EncodedEvents),
+ * so the larger page a row costs them little.
+ */
+const LOG_PAGE_SIZE = 16_384;
+
 /** Unindexed events the log indexes while it opens or closes (more are left to the maintenance thread). */
 const SHORT_BACKLOG = 50_000;
 
@@ -73,7 +83,7 @@ export class SqliteEventLog implements EventLog {
    *   readIntoMemory; the server asks for it, a log opened only to write or load into does not).
    */
   constructor(file: string, opts: { indexIntervalMs?: number; pageEncoder?: HistoryPageEncoder; encodedCacheMiB?: number; readerThreads?: number; readIntoMemory?: boolean; commitSync?: CommitSync } = {}) {
-    this.db = openSqlite(file);
+    this.db = openSqlite(file, { pageSize: LOG_PAGE_SIZE });
     assertCurrentSchema(this.db);
     dropOldHistory(this.db);
     attachHistory(this.db, file);

@@ -55,8 +55,7 @@ const OLD_TABLES = ['hist', 'hist_minutes', 'log_meta', 'scopes'];
  * Page size of a new history index file. The index takes ~8 entries an event in sorted batches;
  * with 16 KiB pages its B-tree splits and rewrites a quarter as many pages per entry, and
  * indexing cost 10.4 µs an event against 12.1–12.5 with SQLite's default 4 KiB (300,000 events
- * of a bench:ingest log, alone). The log keeps 4 KiB pages: its commits are small, and a lookup
- * reads its rows one page each.
+ * of a bench:ingest log, alone). New logs have 16 KiB pages too (see LOG_PAGE_SIZE).
  */
 const HISTORY_PAGE_SIZE = 16_384;
 

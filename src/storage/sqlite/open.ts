@@ -2,10 +2,14 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Open a SQLite database in WAL mode with full durability on commit. */
-export function openSqlite(file: string): Database.Database {
+/**
+ * Open a SQLite database in WAL mode with full durability on commit. `pageSize`: the page size of
+ * a database file made now (a file that has pages keeps theirs).
+ */
+export function openSqlite(file: string, opts: { pageSize?: number } = {}): Database.Database {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  if (opts.pageSize !== undefined) db.pragma(`page_size = ${opts.pageSize}`);
   // Owner only: the metastore holds secret keys and digest signing keys, the log holds audit data.
   // (SQLite gives the -wal and -shm files the database file's permissions.)
   chmodSync(file, 0o600);
