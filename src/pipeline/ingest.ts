@@ -95,7 +95,6 @@ export class Ingest {
       // again (with the ingest API's own change, this thread's scavenges under bench:ingest fell
       // from ~6% of its time to ~3.5% in the sustained phase, from ~30% to ~20% under overload).
       const callers = group.map((p) => ({ count: p.events.length, resolve: p.resolve, reject: p.reject }));
-      const total = all.length;
       this.sent++;
       this.log.append(all).then(
         (appended) => {
@@ -105,7 +104,7 @@ export class Ingest {
             p.resolve(appended.slice(i, i + p.count));
             i += p.count;
           }
-          for (const l of this.listeners) l(total);
+          for (const l of this.listeners) l(n);
         },
         (err: unknown) => {
           this.done(n);
