@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
 import { BACKGROUND_NICE } from '../src/storage/sqlite/thread-priority.js';
+import { historyFile } from '../src/storage/sqlite/history-index.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { IndexedEvent } from '../src/storage/interfaces.js';
@@ -107,7 +108,7 @@ test('a new log and its history index have 16 KiB pages', { timeout: 30_000 }, (
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma('page_size', { simple: true }), 16_384);
-      db.prepare('ATTACH DATABASE ? AS hx').run(file.replace(/\.db$/, '.history.db'));
+      db.prepare('ATTACH DATABASE ? AS hx').run(historyFile(file));
       assert.equal(db.pragma('hx.page_size', { simple: true }), 16_384);
     } finally {
       db.close();

@@ -61,12 +61,10 @@ export function createIngestService(deps: IngestServiceDeps): Service {
   const putEvents = async (req: IncomingRequest, ctx: RequestContext): Promise<PutEventsResponse> => {
     const out: PutEventsResponse = { successful: [], failed: [] };
     const { ids, committed } = submit(req.body, ctx, out);
-    if (ids.length > 0) {
-      const appended = await committed;
-      for (let i = 0; i < ids.length; i++) {
-        const r = appended[i]!;
-        out.successful.push(r.duplicate ? { id: ids[i]!, eventID: r.eventId, duplicate: true } : { id: ids[i]!, eventID: r.eventId });
-      }
+    const appended = await committed;
+    for (let i = 0; i < ids.length; i++) {
+      const r = appended[i]!;
+      out.successful.push(r.duplicate ? { id: ids[i]!, eventID: r.eventId, duplicate: true } : { id: ids[i]!, eventID: r.eventId });
     }
     return out;
   };
@@ -100,6 +98,7 @@ export function createIngestService(deps: IngestServiceDeps): Service {
         jsons.push(n.json);
       }
     }
+    // A batch of refusals only is answered without the log (which refuses even an empty batch once closing).
     const committed = ids.length > 0 ? deps.ingest.record(records, { idempotencyIds: ids, jsons }) : Promise.resolve([]);
     return { ids, committed };
   };

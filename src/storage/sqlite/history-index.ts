@@ -184,10 +184,10 @@ function kindEntries(t: string): string[] {
 const SCOPED_COLUMNS = 's.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources';
 const SCOPE_JOIN = 'JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category';
 
-/** The index entries of the events `where` selects (a condition on `e`, read from `from`), as SQL. */
-function entriesOf(where: string, from = 'events'): string {
+/** The index entries of the log's events `where` selects (a condition on `e`), as SQL. */
+function entriesOf(where: string): string {
   return `
-    WITH t AS MATERIALIZED (SELECT ${SCOPED_COLUMNS} FROM ${from} e ${SCOPE_JOIN} WHERE ${where})
+    WITH t AS MATERIALIZED (SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE ${where})
     SELECT scope, kind, value, time_ms, seq FROM (${kindEntries('t').join('\n UNION ALL ')})`;
 }
 
@@ -214,8 +214,8 @@ export class HistoryIndex {
     let copy: Database.Statement, scoped: Database.Statement, clear: Database.Statement[], addScopes: Database.Statement, entries: Database.Statement[], minutes: Database.Statement;
     const prepare = (): void => {
       this.db.pragma('temp_store = MEMORY');
-      this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS hx_batch AS SELECT ${KEY_COLUMNS} FROM events WHERE false`);
-      this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS hx_scoped AS SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE false`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${BATCH_TABLE} AS SELECT ${KEY_COLUMNS} FROM events WHERE false`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${SCOPED_TABLE} AS SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE false`);
       copy = this.stmt(`INSERT INTO ${BATCH_TABLE} SELECT ${KEY_COLUMNS} FROM events WHERE seq > ? AND seq <= ?`);
       addScopes = this.stmt(`INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM ${BATCH_TABLE}`);
       scoped = this.stmt(`INSERT INTO ${SCOPED_TABLE} SELECT ${SCOPED_COLUMNS} FROM ${BATCH_TABLE} e ${SCOPE_JOIN}`);
