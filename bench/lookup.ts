@@ -31,6 +31,10 @@
  * and its 1-day case, two pairs of runs alternating: 17, 16, 38 and 0 with no wait, 0, 0, 23 and 0
  * after 1.5 s. The paced run measures the server at its rate, not its recovery from the run before.
  *
+ * At the end it prints, beside each case's figures, the percentiles of every paced lookup of the
+ * run together, and how many of the log's commits took over 5, 10 and 20 ms (a case whose p99 is
+ * decided by one stall of the disk shows as one slow commit there).
+ *
  * `--client raw` (the default) drives the server with a lean SigV4 JSON client, so the load
  * generator takes as little as it can of the two cores it shares with the server (it counts the
  * entries of each page in its bytes and parses one page in 25 in full); `--client sdk` uses
