@@ -27,6 +27,8 @@ export interface Config {
   maxIngestRequests: number;
   /** Most bytes of ingest request bodies being handled at once; more are answered 429. */
   maxIngestBytes: number;
+  /** Events the history index may fall behind the log before the ingest API answers 429 while it keeps falling behind (0: never). */
+  maxIndexLag: number;
   /** Write a notice with the generated credentials to stdout on first start. */
   printCredentials: boolean;
   /** Seconds between trail log file deliveries (AWS: about 300). */
@@ -114,6 +116,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     lookupThreads: threadCount(env.OPENTRAIL_LOOKUP_THREADS),
     maxIngestRequests: num(env.OPENTRAIL_MAX_INGEST_REQUESTS, 'OPENTRAIL_MAX_INGEST_REQUESTS') ?? 64,
     maxIngestBytes: (num(env.OPENTRAIL_MAX_INGEST_MB, 'OPENTRAIL_MAX_INGEST_MB') ?? 64) * 2 ** 20,
+    maxIndexLag: num(env.OPENTRAIL_MAX_INDEX_LAG, 'OPENTRAIL_MAX_INDEX_LAG') ?? 100_000,
     printCredentials: true,
     deliveryIntervalSeconds:
       num(flags.deliveryInterval, '--delivery-interval') ?? num(env.OPENTRAIL_DELIVERY_INTERVAL, 'OPENTRAIL_DELIVERY_INTERVAL') ?? 60,

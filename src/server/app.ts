@@ -25,6 +25,7 @@ import { createCloudTrailService } from '../services/cloudtrail/index.js';
 import { LOOKUP_EVENTS_ENCODER } from '../services/cloudtrail/lookup-events-wire.js';
 import { createS3Service } from '../services/s3/index.js';
 import { INGEST_PATH, INGEST_SIGNING_NAME, createIngestService } from '../services/ingest/index.js';
+import { IndexAdmission } from './index-admission.js';
 import { createEventsService } from '../services/events/index.js';
 import { EventRules } from '../domain/event-rules.js';
 import { RulesEngine } from '../rules/engine.js';
@@ -145,6 +146,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   }
   const metrics = new Metrics({ lookupEntries: () => eventLog.pageEntries });
   const ingest = new Ingest(eventLog, { maxPending: config.maxPendingEvents });
+  const indexAdmission = new IndexAdmission(() => eventLog.indexLag(), config.maxIndexLag, (refusing, lag) =>
+    refusing
+      ? logger.warn({ indexLag: lag, maxIndexLag: config.maxIndexLag }, 'the LookupEvents index is falling behind the log: the ingest API answers 429 until it gains again')
+      : logger.info({ indexLag: lag }, 'the LookupEvents index is gaining on the log again: the ingest API takes events again'),
+  );
   ingest.onCommit((n) => metrics.eventsRecorded.inc(n));
   eventLog.onCommitTime((seconds) => metrics.logCommit.observe(seconds));
   const history = new EventHistory(eventLog, { retentionDays: config.retentionDays, tokenKey: Buffer.from(tokenKeyHex, 'hex') });
@@ -328,9 +334,14 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method === 'POST' && (req.url ?? '').split('?')[0] === INGEST_PATH) {
       const bytes = Number(req.headers['content-length']) || 1 << 20;
-      if (ingestRequests >= config.maxIngestRequests || ingestBytes + bytes > config.maxIngestBytes) {
+      const busy = ingestRequests >= config.maxIngestRequests || ingestBytes + bytes > config.maxIngestBytes;
+      if (busy || indexAdmission.refusing) {
         req.resume(); // read and discard the body, so the connection stays usable
-        const err = new ThrottlingException(`Rate exceeded: ${ingestRequests} ingest requests are already being recorded; retry with backoff`);
+        const err = new ThrottlingException(
+          busy
+            ? `Rate exceeded: ${ingestRequests} ingest requests are already being recorded; retry with backoff`
+            : `Rate exceeded: the LookupEvents history index is ${indexAdmission.behind} events behind the log and falling further behind; retry with backoff`,
+        );
         send(res, services.get(INGEST_SIGNING_NAME)!.encodeError!(err, randomUUID(), { method: 'POST', path: INGEST_PATH, query: {}, headers: req.headers, body: Buffer.alloc(0) }));
         metrics.requests.inc({ service: INGEST_SIGNING_NAME, operation: 'PutEvents', status: '429' });
         return;
@@ -384,6 +395,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   purgeTimer.unref();
 
   delivery.start();
+  indexAdmission.start();
   await rules.start();
   await lakeQueries.recover();
   lakeWriter.start();
@@ -401,6 +413,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(purgeTimer);
+      indexAdmission.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import { lowerThreadPriority } from './thread-priority.js';
 import { HistoryIndex, attachHistory, historyFile } from './history-index.js';
 import { statementCache } from './open.js';
-import { threadFailpoint } from '../../failpoints.js';
+import { threadFailpoint, threadStall } from '../../failpoints.js';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type CommitSync, type IndexedEvent } from '../interfaces.js';
 
 export interface LogWorkerHandle {
@@ -432,6 +432,7 @@ if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | nu
   const catchUp = (): void => {
     if (stopped) return;
     let n = 0;
+    threadStall('index-stall', 1500); // test: an index that falls behind the log
     try {
       n = index.indexSome(CHUNK);
     } catch {
