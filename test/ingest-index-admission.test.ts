@@ -51,8 +51,9 @@ test('an index falling behind the log throttles the ingest API until it gains ag
     assert.ok(refusal, 'the ingest API throttled once the index fell behind');
     assert.equal(refusal.__type, 'ThrottlingException');
     assert.match(refusal.message ?? '', /history index is \d+ events behind the log/);
-    const health = (await (await fetch(`${srv.url}/health`)).json()) as { indexLag: number };
+    const health = (await (await fetch(`${srv.url}/health`)).json()) as { indexLag: number; ingestRefusedForIndex: boolean };
     assert.ok(health.indexLag > 1000, `the index is behind (${health.indexLag})`);
+    assert.equal(health.ingestRefusedForIndex, true);
 
     // AWS-style calls are still answered (and recorded) while ingest is refused.
     const ct = new CloudTrailClient({ endpoint: srv.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
@@ -65,6 +66,7 @@ test('an index falling behind the log throttles the ingest API until it gains ag
       accepted = (await post()).status === 200;
     }
     assert.ok(accepted, 'the ingest API took events again once the index gained');
+    assert.equal(((await (await fetch(`${srv.url}/health`)).json()) as { ingestRefusedForIndex: boolean }).ingestRefusedForIndex, false);
 
     // Nothing acknowledged was lost: the first and the last acknowledged events are found.
     const ids = [...acked.values()];

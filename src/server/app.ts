@@ -231,7 +231,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/health') {
-      const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog, indexLag: await eventLog.indexLag(), commitSync: config.commitSync });
+      const body = JSON.stringify({ status: 'ok', version: '0.1.0', uptimeSeconds: Math.round(process.uptime()), ingestBacklog: ingest.backlog, indexLag: await eventLog.indexLag(), ingestRefusedForIndex: indexAdmission.refusing, commitSync: config.commitSync });
       send(res, { statusCode: 200, headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId }, body });
       return;
     }
