@@ -41,19 +41,26 @@ test('an index falling behind the log throttles the ingest API until it gains ag
       return r;
     };
 
-    // Batches as fast as they are answered, until the index is far enough behind.
+    // Batches as fast as they are answered, until the index is far enough behind. While it is,
+    // /health and /metrics say so too (read right after a refusal; should the index gain in
+    // between, the next refusal is read again).
     let refusal: PutEventsOut | undefined;
+    let reported = false;
     const deadline = Date.now() + 30_000;
-    while (!refusal && Date.now() < deadline) {
+    while (!reported && Date.now() < deadline) {
       const r = await post();
-      if (r.status === 429) refusal = r.json;
+      if (r.status !== 429) continue;
+      refusal = r.json;
+      const health = (await (await fetch(`${srv.url}/health`)).json()) as { indexLag: number; ingestRefusedForIndex: boolean };
+      const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+      if (!health.ingestRefusedForIndex || !/^opentrail_ingest_refused_for_index 1$/m.test(metrics)) continue;
+      assert.ok(health.indexLag > 1000, `the index is behind (${health.indexLag})`);
+      reported = true;
     }
     assert.ok(refusal, 'the ingest API throttled once the index fell behind');
     assert.equal(refusal.__type, 'ThrottlingException');
     assert.match(refusal.message ?? '', /history index is \d+ events behind the log/);
-    const health = (await (await fetch(`${srv.url}/health`)).json()) as { indexLag: number; ingestRefusedForIndex: boolean };
-    assert.ok(health.indexLag > 1000, `the index is behind (${health.indexLag})`);
-    assert.equal(health.ingestRefusedForIndex, true);
+    assert.ok(reported, '/health and /metrics report the refusal while it lasts');
 
     // AWS-style calls are still answered (and recorded) while ingest is refused.
     const ct = new CloudTrailClient({ endpoint: srv.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });

@@ -242,6 +242,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     if (req.method === 'GET' && url.pathname === '/metrics') {
       metrics.ingestBacklog.set(ingest.backlog);
       metrics.historyIndexLag.set(await eventLog.indexLag());
+      metrics.ingestRefusedForIndex.set(indexAdmission.refusing ? 1 : 0);
       const body = await metrics.registry.metrics();
       send(res, { statusCode: 200, headers: { 'content-type': metrics.registry.contentType, 'x-amzn-requestid': requestId }, body });
       return;

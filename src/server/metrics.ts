@@ -37,6 +37,11 @@ export class Metrics {
     help: 'Committed events the LookupEvents history index has not reached yet',
     registers: [this.registry],
   });
+  readonly ingestRefusedForIndex = new Gauge({
+    name: 'opentrail_ingest_refused_for_index',
+    help: 'Whether the ingest API answers 429 because the LookupEvents history index is falling behind the log (1) or not (0)',
+    registers: [this.registry],
+  });
 
   /** Per-rule counters (EventBridge's rule metrics), labelled by rule ARN. */
   readonly ruleMatched = this.ruleCounter('opentrail_rule_matched_events_total', 'Events a rule matched');
