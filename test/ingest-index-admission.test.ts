@@ -22,7 +22,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 test('an index falling behind the log throttles the ingest API until it gains again, losing nothing', { timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opentrail-ixadm-'));
-  // Every indexing round of the maintenance thread stalls 1.5 s first.
+  // Every indexing round of the maintenance thread stalls 3 s first.
   const srv = await spawnServer(dataDir, { env: { OPENTRAIL_FAILPOINT: 'index-stall', OPENTRAIL_MAX_INDEX_LAG: '1000' } });
   const exited = new Promise((r) => srv.child.once('exit', r));
   try {

@@ -8,9 +8,14 @@
  * are recorded whatever the lag. A lag that shrinks (an index being rebuilt after an upgrade, say)
  * throttles nothing.
  */
+/** Samples a trend is read over: with the default 500 ms interval, two seconds. */
+const TREND_SAMPLES = 4;
+
 export class IndexAdmission {
   private lag = 0;
   private growing = false;
+  /** The lags read over the last TREND_SAMPLES intervals, oldest first. */
+  private readonly recent: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
 
@@ -49,7 +54,12 @@ export class IndexAdmission {
     try {
       const was = this.refusing;
       const lag = await this.readLag();
-      this.growing = lag > this.lag;
+      // Falling behind means more behind than a couple of seconds ago: the index works in
+      // batches (a second's worth apart under heavy ingest, or tens of thousands of events at a
+      // time while it catches up), and between two of them the lag always grows a little.
+      this.growing = this.recent.length > 0 && lag > this.recent[0]!;
+      this.recent.push(lag);
+      if (this.recent.length > TREND_SAMPLES) this.recent.shift();
       this.lag = lag;
       if (this.refusing !== was) this.onChange(this.refusing, lag);
     } catch {

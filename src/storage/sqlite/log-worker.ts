@@ -432,7 +432,7 @@ if (!isMainThread && parentPort && (workerData as { maintainFile?: string } | nu
   const catchUp = (): void => {
     if (stopped) return;
     let n = 0;
-    threadStall('index-stall', 1500); // test: an index that falls behind the log
+    threadStall('index-stall', 3000); // test: an index that falls behind the log
     try {
       n = index.indexSome(CHUNK);
     } catch {
