@@ -4,7 +4,7 @@ import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQ
 import { openSqlite, statementCache } from './open.js';
 import { ROWS_AS_JSON } from './rows-as-json.js';
 import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
-import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory } from './history-index.js';
+import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory, upgradeHistory } from './history-index.js';
 import { EncodedEvents } from './encoded-events.js';
 import { readIntoMemory, type MemoryReader, type ReadIntoMemory } from './read-into-memory.js';
 import { historyCounter, historyPager, historyReader, startHistoryReader, type HistoryReaderHandle } from './history-reader.js';
@@ -88,6 +88,7 @@ export class SqliteEventLog implements EventLog {
     dropOldHistory(this.db);
     attachHistory(this.db, file);
     this.stmt = statementCache(this.db);
+    upgradeHistory(this.db);
     this.db.exec(SCHEMA);
     // Checkpoints (and history indexing) run on a worker thread; commits here only append to the WAL.
     this.db.pragma('wal_autocheckpoint = 0');

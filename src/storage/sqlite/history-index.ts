@@ -10,15 +10,17 @@
  * Maintaining ten B-tree indexes on every commit made each commit rewrite
  * thousands of scattered index pages, and ingest slowed from 10k to 4k
  * events/s as the log grew. Instead the log's rows carry their keys as plain
- * columns, and this index is one WITHOUT ROWID table of
- * (scope, kind, value, time, seq) entries, filled every hundred
- * milliseconds from the rows not yet indexed, sorted first so each batch
- * touches each index page once. Lookups read the index and scan the small
- * unindexed tail of the log, so a committed event is visible at once.
+ * columns, and this index is one WITHOUT ROWID table of chunks of
+ * (time, seq) entries by key (scope, kind, value) (see history-chunks.ts),
+ * filled every few hundred milliseconds from the rows not yet indexed, a
+ * batch gathered and sorted first so it touches each index page once.
+ * Lookups read the index and scan the small unindexed tail of the log, so a
+ * committed event is visible at once.
  */
 import type Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
 import type { BucketCount, HistoryCountQuery, HistoryQuery, LookupKey } from '../interfaces.js';
+import { CHUNK_SPAN_MS, cutChunks, forEachEntry, sortNewestFirst, type Chunk, type KeyEntries } from './history-chunks.js';
 
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS hx.scopes (
@@ -34,6 +36,8 @@ CREATE TABLE IF NOT EXISTS hx.hist (
   value TEXT NOT NULL,
   time_ms INTEGER NOT NULL,
   seq INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  older BLOB,
   PRIMARY KEY (scope, kind, value, time_ms, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hx.log_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -94,16 +98,28 @@ export function dropOldHistory(db: Database.Database): void {
 }
 
 /**
+ * An index file from before the entries were kept in chunks (a row an entry, with no `older`
+ * column) has its entries and minute counts dropped, to be built again from the log: the index
+ * is derived from it. (The scopes stay, and so do the seqs of a purge cut short.) Call before
+ * HISTORY_SCHEMA's statements run.
+ */
+export function upgradeHistory(db: Database.Database): void {
+  const cols = db.prepare("SELECT name FROM pragma_table_info('hist', 'hx')").all() as { name: string }[];
+  if (cols.length === 0 || cols.some((c) => c.name === 'older')) return;
+  db.transaction(() => {
+    db.exec('DROP TABLE hx.hist; DROP TABLE IF EXISTS hx.hist_minutes');
+    db.exec("DELETE FROM hx.log_meta WHERE name IN ('indexed_seq', 'minutes_built')");
+  })();
+}
+
+/**
  * Events per minute for the two entry kinds a histogram over many events asks for (every event,
  * ReadOnly), kept with the index: CountEvents sums minutes instead of scanning a million entries.
  */
 const MINUTE_KINDS = [0, 5];
 const MINUTE = 60_000;
 
-/**
- * Per-minute counts of kinds 0 and 5 for the events `where` selects (on `e`), as SQL rows. `from`:
- * where those events are read (the log, or a batch's copy of their keys: see BATCH_TABLE).
- */
+/** Per-minute counts of kinds 0 and 5 for the log's events `where` selects (on `e`), as SQL rows. */
 function minutesOf(where: string, from = 'events'): string {
   return `
     SELECT s.id AS scope, 0 AS kind, '' AS value, e.time_ms / ${MINUTE} AS minute, count(*) AS n
@@ -116,15 +132,11 @@ function minutesOf(where: string, from = 'events'): string {
 }
 
 /**
- * A batch's events, their keys only, copied out of the log once: the log's rows carry each
- * event's whole text, and the scopes, the entries and the per-minute counts each read them again
- * (four passes over ~1.2 KB rows, mostly fetched from the log's WAL by pread, for ~100 bytes of
- * keys). A temporary table of this connection's own, in memory.
+ * The log's columns an event's index entries are made of (but its EventId's, see EVENT_ID_ENTRIES),
+ * with its scope's three columns as one text.
  */
-const BATCH_TABLE = 'temp.hx_batch';
-/** The batch's events with their scopes' ids, as kindEntries reads them. */
-const SCOPED_TABLE = 'temp.hx_scoped';
-const KEY_COLUMNS = 'seq, account_id, region, category, time_ms, event_id, event_name, event_source, username, access_key_id, read_only, resources';
+const KEY_SELECT = `SELECT seq, account_id || char(10) || region || char(10) || category, time_ms, event_name, event_source, username, access_key_id, read_only, resources FROM events`;
+type KeyRow = [seq: number, scopeKey: string, timeMs: number, eventName: string, eventSource: string, username: string | null, accessKeyId: string | null, readOnly: number | null, resources: string | null];
 
 /** Entry kinds: 0 is every event (no attribute); the rest are LookupEvents attributes. */
 export const KIND: Record<LookupKey | 'Time', number> = {
@@ -160,35 +172,47 @@ const TAIL_FILTER: Record<LookupKey, string> = {
   ResourceName: "EXISTS (SELECT 1 FROM json_each(events.resources) j WHERE json_extract(j.value, '$[1]') = ?)",
 };
 
-/**
- * Each kind's entries of the events in `t` (a relation with their scope and key columns), a
- * SELECT of (scope, kind, value, time_ms, seq) each.
- */
-function kindEntries(t: string): string[] {
-  return [
-    `SELECT scope, 0 AS kind, '' AS value, time_ms, seq FROM ${t}`,
-    `SELECT scope, 1, event_name, time_ms, seq FROM ${t}`,
-    `SELECT scope, 2, event_source, time_ms, seq FROM ${t}`,
-    `SELECT scope, 3, username, time_ms, seq FROM ${t} WHERE username IS NOT NULL`,
-    `SELECT scope, 4, access_key_id, time_ms, seq FROM ${t} WHERE access_key_id IS NOT NULL`,
-    `SELECT scope, 5, CASE read_only WHEN 1 THEN 'true' ELSE 'false' END, time_ms, seq FROM ${t} WHERE read_only IS NOT NULL`,
-    `SELECT scope, 6, event_id, time_ms, seq FROM ${t}`,
-    `SELECT t.scope, 7, json_extract(j.value, '$[0]'), t.time_ms, t.seq FROM ${t} t, json_each(t.resources) j
-      WHERE t.resources IS NOT NULL AND json_extract(j.value, '$[0]') IS NOT NULL`,
-    `SELECT t.scope, 8, json_extract(j.value, '$[1]'), t.time_ms, t.seq FROM ${t} t, json_each(t.resources) j
-      WHERE t.resources IS NOT NULL`,
-  ];
+/** The EventId entries of the log's events in a range of seqs (`?` and `?`), each a chunk of one. */
+const EVENT_ID_ENTRIES = `
+  INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq, n, older)
+  SELECT s.id, 6, e.event_id, e.time_ms, e.seq, 1, NULL FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+  WHERE e.seq > ? AND e.seq <= ? ORDER BY 1, 3, 4, 5`;
+
+/** Gather an event's entries (of the scope given), its EventId's aside. */
+function keysOf(r: KeyRow, scope: number, g: Gathered): void {
+  const t = r[2];
+  const seq = r[0];
+  g.add(scope, 0, '', t, seq);
+  g.add(scope, 1, r[3], t, seq);
+  g.add(scope, 2, r[4], t, seq);
+  if (r[5] !== null) g.add(scope, 3, r[5], t, seq);
+  if (r[6] !== null) g.add(scope, 4, r[6], t, seq);
+  if (r[7] !== null) g.add(scope, 5, r[7] === 1 ? 'true' : 'false', t, seq);
+  if (r[8] !== null) {
+    for (const [type, name] of JSON.parse(r[8]) as [string | null, string | null][]) {
+      if (type !== null) g.add(scope, 7, type, t, seq);
+      if (name !== null) g.add(scope, 8, name, t, seq);
+    }
+  }
 }
 
-/** The columns kindEntries reads, the scope's id first, of the events `e` joined with their scopes `s`. */
-const SCOPED_COLUMNS = 's.id AS scope, e.seq, e.time_ms, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.read_only, e.resources';
-const SCOPE_JOIN = 'JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category';
+/** A batch's entries grouped by key: per scope, per kind, by value. */
+class Gathered {
+  readonly keys: KeyEntries[] = [];
+  private readonly byScope = new Map<number, Map<string, KeyEntries>[]>();
 
-/** The index entries of the log's events `where` selects (a condition on `e`), as SQL. */
-function entriesOf(where: string): string {
-  return `
-    WITH t AS MATERIALIZED (SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE ${where})
-    SELECT scope, kind, value, time_ms, seq FROM (${kindEntries('t').join('\n UNION ALL ')})`;
+  add(scope: number, kind: number, value: string, timeMs: number, seq: number): void {
+    let kinds = this.byScope.get(scope);
+    if (kinds === undefined) this.byScope.set(scope, (kinds = []));
+    const values = (kinds[kind] ??= new Map());
+    let e = values.get(value);
+    if (e === undefined) {
+      values.set(value, (e = { scope, kind, value, times: [], seqs: [] }));
+      this.keys.push(e);
+    } else if (e.seqs[e.seqs.length - 1] === seq) return; // the same event, twice under one key
+    e.times.push(timeMs);
+    e.seqs.push(seq);
+  }
 }
 
 /**
@@ -205,47 +229,64 @@ export class HistoryIndex {
     private readonly db: Database.Database,
     private readonly stmt: (sql: string) => Database.Statement,
   ) {
-    // Entries are generated and sorted inside SQLite: a JS loop of nine inserts per event cost
-    // more than the log itself. One statement per kind, each sorting its own entries: SQLite's
-    // sort of a batch's entries cost as much as putting them into the B-tree, and nine sorts of
-    // a ninth cost ~15% less than one of all (fewer comparisons, of entries of one kind).
-    // Prepared at the first batch: they name the batch's tables, made then (the reader thread's
-    // connection, which never indexes, makes none).
-    let copy: Database.Statement, scoped: Database.Statement, clear: Database.Statement[], addScopes: Database.Statement, entries: Database.Statement[], minutes: Database.Statement;
-    const prepare = (): void => {
-      this.db.pragma('temp_store = MEMORY');
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${BATCH_TABLE} AS SELECT ${KEY_COLUMNS} FROM events WHERE false`);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${SCOPED_TABLE} AS SELECT ${SCOPED_COLUMNS} FROM events e ${SCOPE_JOIN} WHERE false`);
-      copy = this.stmt(`INSERT INTO ${BATCH_TABLE} SELECT ${KEY_COLUMNS} FROM events WHERE seq > ? AND seq <= ?`);
-      addScopes = this.stmt(`INSERT OR IGNORE INTO scopes (account_id, region, category) SELECT DISTINCT account_id, region, category FROM ${BATCH_TABLE}`);
-      scoped = this.stmt(`INSERT INTO ${SCOPED_TABLE} SELECT ${SCOPED_COLUMNS} FROM ${BATCH_TABLE} e ${SCOPE_JOIN}`);
-      entries = kindEntries(SCOPED_TABLE).map((sql) => this.stmt(`INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq) ${sql} ORDER BY 1, 3, 4, 5`));
-      minutes = this.stmt(
-        `INSERT INTO hist_minutes (scope, kind, value, minute, n) SELECT * FROM (${minutesOf('true', BATCH_TABLE)}) WHERE true
-         ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
-      );
-      clear = [this.stmt(`DELETE FROM ${BATCH_TABLE}`), this.stmt(`DELETE FROM ${SCOPED_TABLE}`)];
-    };
+    // A batch's entries are gathered and chunked here, in JS, and only the chunks go to SQLite:
+    // the entries were once made and sorted inside SQLite, a row each (nine an event), and
+    // that was a third of the server's CPU under bench:ingest (see history-chunks.ts).
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    const minutes = this.stmt(
+      `INSERT INTO hist_minutes (scope, kind, value, minute, n) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, kind, value, minute) DO UPDATE SET n = n + excluded.n`,
+    );
     this.batch = this.db.transaction((limit: number): number => {
       const from = this.indexed;
       const last = (maxSeq.get() as { s: number }).s;
       const hi = Math.min(last, from + limit);
       if (hi <= from) return 0;
-      if (copy === undefined) prepare();
-      copy.run(from, hi);
-      try {
-        addScopes.run();
-        scoped.run();
-        for (const e of entries) e.run();
-        minutes.run();
-      } finally {
-        for (const c of clear) c.run();
+      const rows = this.stmt(`${KEY_SELECT} WHERE seq > ? AND seq <= ?`).raw(true).all(from, hi) as KeyRow[];
+      const g = new Gathered();
+      for (const r of rows) keysOf(r, this.ensureScope(r[1]), g);
+      // EventIds, one an event (a chunk of one each), go in straight from the log, sorted there.
+      this.stmt(EVENT_ID_ENTRIES).run(from, hi);
+      // In the index's order, so consecutive chunks land on the same pages.
+      g.keys.sort((a, b) => a.scope - b.scope || a.kind - b.kind || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+      for (const k of g.keys) {
+        sortNewestFirst(k);
+        this.putChunks(k);
+        if (MINUTE_KINDS.includes(k.kind)) {
+          const perMinute = new Map<number, number>();
+          for (const t of k.times) {
+            const m = Math.floor(t / MINUTE);
+            perMinute.set(m, (perMinute.get(m) ?? 0) + 1);
+          }
+          for (const [m, n] of perMinute) minutes.run(k.scope, k.kind, k.value, m, n);
+        }
       }
       save.run(hi);
       return hi - from;
     });
+  }
+
+  /** Write a key's entries (sorted newest first) as chunks. */
+  private putChunks(k: KeyEntries): void {
+    const insert = this.stmt('INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq, n, older) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    cutChunks(k.times, k.seqs, (c) => insert.run(k.scope, k.kind, k.value, c.timeMs, c.seq, c.n, c.older));
+  }
+
+  /**
+   * The chunks of a key whose newest entry is within [lo, hi], newest first (`descending`) or
+   * oldest first. Iterated: a caller that has enough stops reading.
+   */
+  private chunks(scope: number, kind: number, value: string, lo: number, hi: number, descending = true): IterableIterator<Chunk> {
+    const order = descending ? 'DESC' : 'ASC';
+    const rows = this.stmt(
+      `SELECT time_ms, seq, n, older FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms ${order}, seq ${order}`,
+    )
+      .raw(true)
+      .iterate(scope, kind, value, lo, hi) as IterableIterator<[number, number, number, Buffer | null]>;
+    return (function* () {
+      for (const r of rows) yield { timeMs: r[0], seq: r[1], n: r[2], older: r[3] };
+    })();
   }
 
   /** Scope ids found (a scope keeps its id for good; one not there yet is asked for again). */
@@ -261,13 +302,28 @@ export class HistoryIndex {
     return id;
   }
 
+  /** A scope's id, made if it is new (in an indexing transaction); `key` is its three columns, a newline between. */
+  private ensureScope(key: string): number {
+    const id = this.scopes.get(key);
+    if (id !== undefined) return id;
+    const [account, region, category] = key.split('\n') as [string, string, string];
+    this.stmt('INSERT OR IGNORE INTO scopes (account_id, region, category) VALUES (?, ?, ?)').run(account, region, category);
+    return this.scopeId(account, region, category)!;
+  }
+
   private scopeIds(): number[] {
     return (this.stmt('SELECT id FROM scopes ORDER BY id').all() as { id: number }[]).map((r) => r.id);
   }
 
   /** Index up to `limit` pending rows; returns how many were indexed. */
   indexSome(limit = 20_000): number {
-    return this.batch(limit);
+    try {
+      return this.batch(limit);
+    } catch (e) {
+      // A scope made in the failed transaction is gone with it: its id is asked for again.
+      this.scopes.clear();
+      throw e;
+    }
   }
 
   indexAll(): void {
@@ -294,7 +350,7 @@ export class HistoryIndex {
     const indexedSeq = this.indexed;
     const key = q.attribute?.key;
     const value = key === undefined ? '' : q.attribute!.value;
-    const out: { seq: number; timeMs: number }[] = [];
+    let out: { seq: number; timeMs: number }[] = [];
     const keyset = q.before ? ' AND (time_ms < ? OR (time_ms = ? AND seq < ?))' : '';
     // The limit is written into the statement, not bound: SQLite plans LIMIT with the value bound
     // and so prepares such a statement again at every call (~15 µs, twice a lookup). Pages take at
@@ -302,15 +358,33 @@ export class HistoryIndex {
     const cap = limitCap(q.limit);
     const keysetParams = q.before ? [q.before.timeMs, q.before.timeMs, q.before.seq] : [];
     const scope = this.scopeId(q.accountId, q.region, q.category);
-    // Rows as arrays (cheaper than the objects better-sqlite3 would make), turned into pairs here.
-    if (scope !== undefined) {
-      const rows = this.stmt(
-        `SELECT seq, time_ms FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ?${keyset}
-         ORDER BY time_ms DESC, seq DESC LIMIT ${cap}`,
-      )
-        .raw(true)
-        .all(scope, KIND[key ?? 'Time'], value, q.startMs, q.endMs, ...keysetParams) as [number, number][];
-      for (const r of rows) out.push({ seq: r[0], timeMs: r[1] });
+    const newer = (a: { seq: number; timeMs: number }, b: { seq: number; timeMs: number }): number => b.timeMs - a.timeMs || b.seq - a.seq;
+    if (scope !== undefined && q.limit > 0) {
+      const b = q.before;
+      const top = Math.min(q.endMs, b ? b.timeMs : q.endMs);
+      // Chunks newest first; once `limit` entries are found that are all newer than a chunk's
+      // newest, neither it nor any after it can change the answer.
+      for (const c of this.chunks(scope, KIND[key ?? 'Time'], value, q.startMs, top + CHUNK_SPAN_MS)) {
+        if (out.length >= q.limit) {
+          const last = out[q.limit - 1]!;
+          if (last.timeMs > c.timeMs || (last.timeMs === c.timeMs && last.seq > c.seq)) break;
+        }
+        const before = out.length;
+        // A chunk's entries are newest first: past `limit` taken from it, the rest cannot be in the answer.
+        forEachEntry(c, (timeMs, seq) => {
+          if (timeMs < q.startMs || timeMs > q.endMs) return;
+          if (b && !(timeMs < b.timeMs || (timeMs === b.timeMs && seq < b.seq))) return;
+          out.push({ seq, timeMs });
+          return out.length - before < q.limit;
+        });
+        // Chunks seldom overlap in time: most add only entries older than those found before.
+        if (out.length > before && before > 0) {
+          const last = out[before - 1]!;
+          const first = out[before]!;
+          if (first.timeMs > last.timeMs || (first.timeMs === last.timeMs && first.seq > last.seq)) out.sort(newer);
+        }
+        if (out.length > q.limit) out = out.slice(0, q.limit);
+      }
     }
     const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
     const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
@@ -321,9 +395,9 @@ export class HistoryIndex {
     )
       .raw(true)
       .all(indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams, ...keysetParams) as [number, number][];
-    if (tail.length === 0) return out.length > q.limit ? out.slice(0, q.limit) : out;
+    if (tail.length === 0) return out;
     for (const r of tail) out.push({ seq: r[0], timeMs: r[1] });
-    out.sort((a, b) => b.timeMs - a.timeMs || b.seq - a.seq);
+    out.sort(newer);
     return out.slice(0, q.limit);
   }
 
@@ -343,8 +417,8 @@ export class HistoryIndex {
   /**
    * Matching events per bucket. Every event and ReadOnly sum the per-minute counts for whole
    * minutes inside one bucket, and count the rest (the range's ragged ends, minutes a bucket
-   * boundary cuts) exactly from the index; other attributes scan the index range, grouped. The
-   * unindexed tail is counted from the log. Call it inside a read transaction, like find().
+   * boundary cuts) exactly from the index; other attributes count the index's entries in the
+   * range. The unindexed tail is counted from the log. Call it inside a read transaction, like find().
    */
   count(q: HistoryCountQuery): BucketCount[] {
     const indexedSeq = this.indexed;
@@ -352,17 +426,18 @@ export class HistoryIndex {
     const value = key === undefined ? '' : q.attribute!.value;
     const kind = KIND[key ?? 'Time'];
     const counts = new Map<number, number>();
-    const add = (rows: { b: number; n: number }[]): void => {
-      for (const r of rows) counts.set(r.b, (counts.get(r.b) ?? 0) + r.n);
+    const addTo = (b: number, n: number): void => {
+      counts.set(b, (counts.get(b) ?? 0) + n);
     };
     const scope = this.scopeId(q.accountId, q.region, q.category);
     if (scope !== undefined) {
-      const exact = this.stmt(
-        `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM hist
-         WHERE scope = ? AND kind = ? AND value = ? AND time_ms >= ? AND time_ms <= ? GROUP BY b`,
-      );
       const scan = (from: number, to: number): void => {
-        if (from <= to) add(exact.all(q.startMs, q.bucketMs, scope, kind, value, from, to) as { b: number; n: number }[]);
+        if (from > to) return;
+        for (const c of this.chunks(scope, kind, value, from, to + CHUNK_SPAN_MS)) {
+          forEachEntry(c, (timeMs) => {
+            if (timeMs >= from && timeMs <= to) addTo(Math.trunc((timeMs - q.startMs) / q.bucketMs), 1);
+          });
+        }
       };
       if (!MINUTE_KINDS.includes(kind)) scan(q.startMs, q.endMs);
       else {
@@ -379,7 +454,7 @@ export class HistoryIndex {
           for (const r of rows) {
             const lo = r.minute * MINUTE;
             const b = Math.floor((lo - q.startMs) / q.bucketMs);
-            if (Math.floor((lo + MINUTE - 1 - q.startMs) / q.bucketMs) === b) add([{ b, n: r.n }]);
+            if (Math.floor((lo + MINUTE - 1 - q.startMs) / q.bucketMs) === b) addTo(b, r.n);
             else scan(lo, lo + MINUTE - 1);
           }
         }
@@ -387,12 +462,11 @@ export class HistoryIndex {
     }
     const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
     const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
-    add(
-      this.stmt(
-        `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM events
-         WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter} GROUP BY b`,
-      ).all(q.startMs, q.bucketMs, indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams) as { b: number; n: number }[],
-    );
+    const tail = this.stmt(
+      `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM events
+       WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter} GROUP BY b`,
+    ).all(q.startMs, q.bucketMs, indexedSeq, q.accountId, q.region, q.category, q.startMs, q.endMs, ...filterParams) as { b: number; n: number }[];
+    for (const r of tail) addTo(r.b, r.n);
     return [...counts].sort((a, b) => a[0] - b[0]).map(([b, count]) => ({ startMs: q.startMs + b * q.bucketMs, count }));
   }
 
@@ -407,29 +481,70 @@ export class HistoryIndex {
   }
 
   /**
-   * The seqs of up to `limit` events older than `beforeMs`, oldest first, with all their index
-   * entries removed and their seqs noted for toDelete(): the caller deletes those events next
-   * (they live in the other file). Each entry is removed by its key, so a purge costs what it
-   * removes, not the size of the index.
+   * The seqs of some events older than `beforeMs` (about `limit`, the oldest chunks first), with
+   * all their index entries removed and their seqs noted for toDelete(): the caller deletes
+   * those events next (they live in the other file). Each of their keys' chunks that may hold
+   * them is read and written again without them, so a purge costs what it removes, not the
+   * size of the index.
    */
   takeExpired(beforeMs: number, limit: number): number[] {
-    const seqs: number[] = [];
+    /** The expired events found, by seq, with their scope and time. */
+    const taken = new Map<number, { scope: number; timeMs: number }>();
     for (const scope of this.scopeIds()) {
-      const rows = this.stmt("SELECT seq FROM hist WHERE scope = ? AND kind = 0 AND value = '' AND time_ms < ? ORDER BY time_ms LIMIT ?").all(scope, beforeMs, limit - seqs.length) as { seq: number }[];
-      for (const r of rows) seqs.push(r.seq);
-      if (seqs.length >= limit) break;
+      for (const c of this.chunks(scope, 0, '', -Infinity, beforeMs - 1 + CHUNK_SPAN_MS, false)) {
+        forEachEntry(c, (timeMs, seq) => {
+          if (timeMs < beforeMs) taken.set(seq, { scope, timeMs });
+        });
+        if (taken.size >= limit) break;
+      }
+      if (taken.size >= limit) break;
     }
-    if (seqs.length > 0) {
-      const list = JSON.stringify(seqs);
-      // Take the purged events out of their minutes' counts before their rows go.
-      this.stmt(
-        `UPDATE hist_minutes SET n = hist_minutes.n - m.n FROM (${minutesOf('e.seq IN (SELECT value FROM json_each(?))')}) AS m
-         WHERE hist_minutes.scope = m.scope AND hist_minutes.kind = m.kind AND hist_minutes.value = m.value AND hist_minutes.minute = m.minute`,
-      ).run(list, list);
-      this.stmt('DELETE FROM hist_minutes WHERE n <= 0').run();
-      this.stmt(`DELETE FROM hist WHERE (scope, kind, value, time_ms, seq) IN (${entriesOf('e.seq IN (SELECT value FROM json_each(?))')})`).run(list);
-      this.stmt('INSERT OR IGNORE INTO purge_pending (seq) SELECT value FROM json_each(?)').run(list);
+    if (taken.size === 0) return [];
+    const seqs = [...taken.keys()].sort((a, b) => a - b);
+    const list = JSON.stringify(seqs);
+    // Every key of theirs, with the span of their times under it. Kind 0's come from the index
+    // itself, so even an event whose row were gone would leave it.
+    const g = new Gathered();
+    for (const [seq, t] of taken) g.add(t.scope, 0, '', t.timeMs, seq);
+    const rows = this.stmt(`${KEY_SELECT} WHERE seq IN (SELECT value FROM json_each(?))`).raw(true).all(list) as KeyRow[];
+    for (const r of rows) keysOf(r, taken.get(r[0])!.scope, g);
+    const ids = this.stmt('SELECT seq, event_id FROM events WHERE seq IN (SELECT value FROM json_each(?))').raw(true).all(list) as [number, string][];
+    for (const [seq, id] of ids) g.add(taken.get(seq)!.scope, 6, id, taken.get(seq)!.timeMs, seq);
+    const drop = this.stmt('DELETE FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms = ? AND seq = ?');
+    for (const k of g.keys) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const t of k.times) {
+        if (t < lo) lo = t;
+        if (t > hi) hi = t;
+      }
+      const rewrite: Chunk[] = [];
+      for (const c of this.chunks(k.scope, k.kind, k.value, lo, hi + CHUNK_SPAN_MS)) {
+        let hit = false;
+        forEachEntry(c, (_t, seq) => {
+          if (taken.has(seq)) return !(hit = true);
+        });
+        if (hit) rewrite.push(c);
+      }
+      for (const c of rewrite) {
+        drop.run(k.scope, k.kind, k.value, c.timeMs, c.seq);
+        const left: KeyEntries = { scope: k.scope, kind: k.kind, value: k.value, times: [], seqs: [] };
+        forEachEntry(c, (timeMs, seq) => {
+          if (!taken.has(seq)) {
+            left.times.push(timeMs);
+            left.seqs.push(seq);
+          }
+        });
+        this.putChunks(left);
+      }
     }
+    // Take the purged events out of their minutes' counts before their rows go.
+    this.stmt(
+      `UPDATE hist_minutes SET n = hist_minutes.n - m.n FROM (${minutesOf('e.seq IN (SELECT value FROM json_each(?))')}) AS m
+       WHERE hist_minutes.scope = m.scope AND hist_minutes.kind = m.kind AND hist_minutes.value = m.value AND hist_minutes.minute = m.minute`,
+    ).run(list, list);
+    this.stmt('DELETE FROM hist_minutes WHERE n <= 0').run();
+    this.stmt('INSERT OR IGNORE INTO purge_pending (seq) SELECT value FROM json_each(?)').run(list);
     return seqs;
   }
 }
