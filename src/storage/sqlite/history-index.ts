@@ -56,10 +56,11 @@ CREATE TABLE IF NOT EXISTS hx.hist_minutes (
 const OLD_TABLES = ['hist', 'hist_minutes', 'log_meta', 'scopes'];
 
 /**
- * Page size of a new history index file. The index takes ~8 entries an event in sorted batches;
- * with 16 KiB pages its B-tree splits and rewrites a quarter as many pages per entry, and
- * indexing cost 10.4 µs an event against 12.1–12.5 with SQLite's default 4 KiB (300,000 events
- * of a bench:ingest log, alone). New logs have 16 KiB pages too (see LOG_PAGE_SIZE).
+ * Page size of a new history index file. When the index took ~8 entries an event, a row each,
+ * in sorted batches, its B-tree split and rewrote a quarter as many pages per entry with 16 KiB
+ * pages, and indexing cost 10.4 µs an event against 12.1–12.5 with SQLite's default 4 KiB
+ * (300,000 events of a bench:ingest log, alone); a chunk of 400 entries (~3.2 KB) also fits a
+ * 16 KiB page whole. New logs have 16 KiB pages too (see LOG_PAGE_SIZE).
  */
 const HISTORY_PAGE_SIZE = 16_384;
 
@@ -229,9 +230,10 @@ export class HistoryIndex {
     private readonly db: Database.Database,
     private readonly stmt: (sql: string) => Database.Statement,
   ) {
-    // A batch's entries are gathered and chunked here, in JS, and only the chunks go to SQLite:
-    // the entries were once made and sorted inside SQLite, a row each (nine an event), and
-    // that was a third of the server's CPU under bench:ingest (see history-chunks.ts).
+    // A batch's entries are gathered and chunked here, in JS, and only the chunks go to SQLite
+    // (EventIds, one an event, still go in a row each, straight from SQL). Made and sorted
+    // inside SQLite a row an entry (nine an event), the index was a third of the server's CPU
+    // under bench:ingest; in chunks, 60 s runs sustained 7–10% more (BENCHMARKS.md, 2026-12-01).
     const maxSeq = this.stmt('SELECT coalesce(max(seq), 0) AS s FROM events');
     const save = this.stmt("INSERT INTO log_meta (name, value) VALUES ('indexed_seq', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     const minutes = this.stmt(
