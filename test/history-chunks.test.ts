@@ -102,6 +102,23 @@ async function withLog(body: (file: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** A closed log at `file` holding EVENTS, all indexed. */
+async function closedLogOfEvents(file: string): Promise<void> {
+  const log = new SqliteEventLog(file, NO_INDEXER);
+  await log.append(EVENTS);
+  await log.close();
+}
+
+/** Run `body` on the log at `file`, opened (which indexes what is pending) and closed after. */
+async function withOpenLog(file: string, body: (log: SqliteEventLog) => Promise<void>): Promise<void> {
+  const log = new SqliteEventLog(file, NO_INDEXER);
+  try {
+    await body(log);
+  } finally {
+    await log.close();
+  }
+}
+
 /** Rows and entries of the index file now. */
 function chunkStats(file: string): { rows: number; entries: number; widest: number; fullest: number } {
   const db = new Database(historyFile(file), { readonly: true });
@@ -120,15 +137,14 @@ function chunkStats(file: string): { rows: number; entries: number; widest: numb
 
 test('chunked entries: pages, counts and ranges answer as the log itself does, over many chunks and times out of order', () =>
   withLog(async (file) => {
-    let log = new SqliteEventLog(file, NO_INDEXER);
+    const log = new SqliteEventLog(file, NO_INDEXER);
     await log.append(EVENTS);
     // Everything in the log's unindexed tail first: the reference.
-    const tail = [];
+    const tail: string[][] = [];
     for (const q of QUERIES) tail.push(await allPages(log, q));
     const tailCounts = await log.countHistory({ ...QUERIES[1]!, bucketMs: 90_000 });
     await log.close(); // indexes it all
-    log = new SqliteEventLog(file, NO_INDEXER);
-    try {
+    await withOpenLog(file, async (log) => {
       const stats = chunkStats(file);
       // Kept in chunks (not a row an entry), none fuller or wider than allowed.
       assert.ok(stats.rows < stats.entries / 2, `${stats.rows} rows for ${stats.entries} entries`);
@@ -141,18 +157,13 @@ test('chunked entries: pages, counts and ranges answer as the log itself does, o
       }
       assert.deepEqual(await log.countHistory({ ...QUERIES[1]!, bucketMs: 90_000 }), tailCounts);
       assert.equal(tailCounts.reduce((n, b) => n + b.count, 0), expected(QUERIES[1]!, EVENTS).length);
-    } finally {
-      await log.close();
-    }
+    });
   }));
 
 test('a purge that cuts through chunks leaves exactly the newer events, in lookups and counts', () =>
   withLog(async (file) => {
-    let log = new SqliteEventLog(file, NO_INDEXER);
-    await log.append(EVENTS);
-    await log.close();
-    log = new SqliteEventLog(file, NO_INDEXER);
-    try {
+    await closedLogOfEvents(file);
+    await withOpenLog(file, async (log) => {
       // Mid-window, and not on a minute: chunks hold events on both sides of it.
       const cutoff = T0 + 610_500;
       const kept = EVENTS.map((e, i) => ({ e, seq: i + 1 })).filter(({ e }) => e.timeMs >= cutoff);
@@ -171,30 +182,23 @@ test('a purge that cuts through chunks leaves exactly the newer events, in looku
         counts.reduce((n, b) => n + b.count, 0),
         kept.length,
       );
-    } finally {
-      await log.close();
-    }
+    });
   }));
 
 test('an index file of the older layout (an entry a row) is built again in chunks, with the same answers', () =>
   withLog(async (file) => {
-    let log = new SqliteEventLog(file, NO_INDEXER);
-    await log.append(EVENTS);
-    await log.close();
+    await closedLogOfEvents(file);
     // The older layout, with stale content that must not survive.
     const db = new Database(historyFile(file));
     db.exec(`DROP TABLE hist;
       CREATE TABLE hist (scope INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL, time_ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (scope, kind, value, time_ms, seq)) WITHOUT ROWID;
       INSERT INTO hist VALUES (1, 0, '', ${T0}, 999999);`);
     db.close();
-    log = new SqliteEventLog(file, NO_INDEXER);
-    try {
+    await withOpenLog(file, async (log) => {
       assert.equal(await log.indexLag(), 0); // a short log is indexed again as it opens
       for (const q of QUERIES) assert.deepEqual(await allPages(log, q), expected(q, EVENTS));
       assert.equal(((await log.countHistory({ ...base, bucketMs: 3_600_000 })) as { count: number }[]).reduce((n, b) => n + b.count, 0), N);
-    } finally {
-      await log.close();
-    }
+    });
     const check = new Database(historyFile(file), { readonly: true });
     try {
       assert.ok((check.prepare("SELECT name FROM pragma_table_info('hist')").all() as { name: string }[]).some((c) => c.name === 'older'));

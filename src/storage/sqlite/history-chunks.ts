@@ -69,20 +69,21 @@ export interface KeyEntries {
   seqs: number[];
 }
 
+/** Whether entries run in one order throughout: newest first (`dir` 1) or oldest first (`dir` -1). */
+function runs(times: readonly number[], seqs: readonly number[], dir: 1 | -1): boolean {
+  for (let i = 1; i < times.length; i++) {
+    const d = times[i - 1]! - times[i]! || seqs[i - 1]! - seqs[i]!;
+    if (d * dir < 0) return false;
+  }
+  return true;
+}
+
 /** Sort a key's entries newest first (time, then seq), unless they already are. */
 export function sortNewestFirst(e: KeyEntries): void {
   const { times, seqs } = e;
-  let sorted = true;
-  for (let i = 1; i < times.length && sorted; i++) {
-    if (times[i]! > times[i - 1]! || (times[i] === times[i - 1] && seqs[i]! > seqs[i - 1]!)) sorted = false;
-  }
-  if (sorted) return;
+  if (runs(times, seqs, 1)) return;
   // Ascending (the log's order, usually) is reversed cheaply; anything else is sorted.
-  let ascending = true;
-  for (let i = 1; i < times.length && ascending; i++) {
-    if (times[i]! < times[i - 1]! || (times[i] === times[i - 1] && seqs[i]! < seqs[i - 1]!)) ascending = false;
-  }
-  if (ascending) {
+  if (runs(times, seqs, -1)) {
     times.reverse();
     seqs.reverse();
     return;

@@ -121,23 +121,29 @@ const MINUTE_KINDS = [0, 5];
 const MINUTE = 60_000;
 
 /** Per-minute counts of kinds 0 and 5 for the log's events `where` selects (on `e`), as SQL rows. */
-function minutesOf(where: string, from = 'events'): string {
+function minutesOf(where: string): string {
   return `
     SELECT s.id AS scope, 0 AS kind, '' AS value, e.time_ms / ${MINUTE} AS minute, count(*) AS n
-    FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
     WHERE ${where} GROUP BY 1, 4
     UNION ALL
     SELECT s.id, 5, CASE e.read_only WHEN 1 THEN 'true' ELSE 'false' END, e.time_ms / ${MINUTE}, count(*)
-    FROM ${from} e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
+    FROM events e JOIN scopes s ON s.account_id = e.account_id AND s.region = e.region AND s.category = e.category
     WHERE ${where} AND e.read_only IS NOT NULL GROUP BY 1, 3, 4`;
 }
 
 /**
- * The log's columns an event's index entries are made of (but its EventId's, see EVENT_ID_ENTRIES),
- * with its scope's three columns as one text.
+ * The log's columns an event's index entries are made of (but its EventId's: see EVENT_ID_ENTRIES
+ * for indexing, and the `event_id` a purge reads after them), with its scope's three columns as
+ * one text (see scopeKey).
  */
-const KEY_SELECT = `SELECT seq, account_id || char(10) || region || char(10) || category, time_ms, event_name, event_source, username, access_key_id, read_only, resources FROM events`;
+const KEY_COLUMNS = 'seq, account_id || char(10) || region || char(10) || category, time_ms, event_name, event_source, username, access_key_id, read_only, resources';
 type KeyRow = [seq: number, scopeKey: string, timeMs: number, eventName: string, eventSource: string, username: string | null, accessKeyId: string | null, readOnly: number | null, resources: string | null];
+
+/** A scope's three columns as one text, as KEY_COLUMNS gives them. */
+function scopeKey(account: string, region: string, category: string): string {
+  return `${account}\n${region}\n${category}`;
+}
 
 /** Entry kinds: 0 is every event (no attribute); the rest are LookupEvents attributes. */
 export const KIND: Record<LookupKey | 'Time', number> = {
@@ -173,6 +179,12 @@ const TAIL_FILTER: Record<LookupKey, string> = {
   ResourceName: "EXISTS (SELECT 1 FROM json_each(events.resources) j WHERE json_extract(j.value, '$[1]') = ?)",
 };
 
+/** The unindexed tail's condition on an attribute (none without one), as SQL with its parameters. */
+function tailFilter(key: LookupKey | undefined, value: string): { filter: string; filterParams: (string | number)[] } {
+  if (key === undefined) return { filter: '', filterParams: [] };
+  return { filter: ` AND ${TAIL_FILTER[key]}`, filterParams: [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value] };
+}
+
 /** The EventId entries of the log's events in a range of seqs (`?` and `?`), each a chunk of one. */
 const EVENT_ID_ENTRIES = `
   INSERT OR IGNORE INTO hist (scope, kind, value, time_ms, seq, n, older)
@@ -180,7 +192,7 @@ const EVENT_ID_ENTRIES = `
   WHERE e.seq > ? AND e.seq <= ? ORDER BY 1, 3, 4, 5`;
 
 /** Gather an event's entries (of the scope given), its EventId's aside. */
-function keysOf(r: KeyRow, scope: number, g: Gathered): void {
+function keysOf(r: KeyRow | [...KeyRow, string], scope: number, g: Gathered): void {
   const t = r[2];
   const seq = r[0];
   g.add(scope, 0, '', t, seq);
@@ -245,7 +257,7 @@ export class HistoryIndex {
       const last = (maxSeq.get() as { s: number }).s;
       const hi = Math.min(last, from + limit);
       if (hi <= from) return 0;
-      const rows = this.stmt(`${KEY_SELECT} WHERE seq > ? AND seq <= ?`).raw(true).all(from, hi) as KeyRow[];
+      const rows = this.stmt(`SELECT ${KEY_COLUMNS} FROM events WHERE seq > ? AND seq <= ?`).raw(true).all(from, hi) as KeyRow[];
       const g = new Gathered();
       for (const r of rows) keysOf(r, this.ensureScope(r[1]), g);
       // EventIds, one an event (a chunk of one each), go in straight from the log, sorted there.
@@ -295,7 +307,7 @@ export class HistoryIndex {
   private readonly scopes = new Map<string, number>();
 
   private scopeId(account: string, region: string, category: string): number | undefined {
-    const k = `${account}\n${region}\n${category}`;
+    const k = scopeKey(account, region, category);
     let id = this.scopes.get(k);
     if (id === undefined) {
       id = (this.stmt('SELECT id FROM scopes WHERE account_id = ? AND region = ? AND category = ?').get(account, region, category) as { id: number } | undefined)?.id;
@@ -388,8 +400,7 @@ export class HistoryIndex {
         if (out.length > q.limit) out = out.slice(0, q.limit);
       }
     }
-    const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
-    const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
+    const { filter, filterParams } = tailFilter(key, value);
     const tail = this.stmt(
       `SELECT seq, time_ms FROM events
        WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter}${keyset}
@@ -462,8 +473,7 @@ export class HistoryIndex {
         }
       }
     }
-    const filter = key === undefined ? '' : ` AND ${TAIL_FILTER[key]}`;
-    const filterParams = key === undefined ? [] : [key === 'ReadOnly' ? (value === 'true' ? 1 : 0) : value];
+    const { filter, filterParams } = tailFilter(key, value);
     const tail = this.stmt(
       `SELECT CAST((time_ms - ?) / ? AS INTEGER) AS b, count(*) AS n FROM events
        WHERE seq > ? AND account_id = ? AND region = ? AND category = ? AND time_ms >= ? AND time_ms <= ?${filter} GROUP BY b`,
@@ -504,14 +514,18 @@ export class HistoryIndex {
     if (taken.size === 0) return [];
     const seqs = [...taken.keys()].sort((a, b) => a - b);
     const list = JSON.stringify(seqs);
-    // Every key of theirs, with the span of their times under it. Kind 0's come from the index
-    // itself, so even an event whose row were gone would leave it.
+    // Every key of theirs, with the span of their times under it, from their rows in the log. An
+    // event whose row were gone still leaves its every-event entry, found in the index itself.
     const g = new Gathered();
-    for (const [seq, t] of taken) g.add(t.scope, 0, '', t.timeMs, seq);
-    const rows = this.stmt(`${KEY_SELECT} WHERE seq IN (SELECT value FROM json_each(?))`).raw(true).all(list) as KeyRow[];
-    for (const r of rows) keysOf(r, taken.get(r[0])!.scope, g);
-    const ids = this.stmt('SELECT seq, event_id FROM events WHERE seq IN (SELECT value FROM json_each(?))').raw(true).all(list) as [number, string][];
-    for (const [seq, id] of ids) g.add(taken.get(seq)!.scope, 6, id, taken.get(seq)!.timeMs, seq);
+    const rows = this.stmt(`SELECT ${KEY_COLUMNS}, event_id FROM events WHERE seq IN (SELECT value FROM json_each(?))`).raw(true).all(list) as [...KeyRow, string][];
+    const read = new Set<number>();
+    for (const r of rows) {
+      const t = taken.get(r[0])!;
+      keysOf(r, t.scope, g);
+      g.add(t.scope, KIND.EventId, r[9], t.timeMs, r[0]);
+      read.add(r[0]);
+    }
+    for (const [seq, t] of taken) if (!read.has(seq)) g.add(t.scope, KIND.Time, '', t.timeMs, seq);
     const drop = this.stmt('DELETE FROM hist WHERE scope = ? AND kind = ? AND value = ? AND time_ms = ? AND seq = ?');
     for (const k of g.keys) {
       let lo = Infinity;
