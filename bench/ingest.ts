@@ -6,7 +6,7 @@
  * At the end it sets the goal's CPU budget an event beside what the server spent, and beside the
  * records' own work measured alone (recordWorkMicros), which no way of storing them can avoid.
  *
- *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100]
+ *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100 --ids time|random]
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +14,11 @@ import { cpus } from 'node:os';
 import { WireClient } from './wire-client.js';
 import { normalizeIngestRecord } from '../src/domain/ingest-record.js';
 import { formatEventTime } from '../src/domain/record.js';
+import { newEventId } from '../src/domain/event-id.js';
+import { randomUUID } from 'node:crypto';
 import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
-const { seconds: SECONDS, clients: CLIENTS, batch: BATCH } = benchArgs({ seconds: 20, clients: 16, batch: 100 });
+const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS } = benchArgs({ seconds: 20, clients: 16, batch: 100, ids: 'time' }, { ids: ['time', 'random'] });
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
 /** The issue's goal, events/s sustained. */
 const GOAL = 100_000;
@@ -64,10 +66,16 @@ function recordJson(i: number): string {
   );
 }
 
+/**
+ * A record's idempotency id. `time` (the default): time-ordered, a UUID of version 7 as
+ * `opentrail/client` makes them. `random`: a UUID of version 4, as a client of its own might send.
+ */
+const idempotencyId: () => string = IDS === 'random' ? randomUUID : newEventId;
+
 /** A batch's body: `events` with their idempotency ids, records from `first` on. */
 function batchBody(first: number, n: number): string {
   const parts: string[] = new Array(n);
-  for (let k = 0; k < n; k++) parts[k] = `{"id":"e${first + k}","record":${recordJson(first + k)}}`;
+  for (let k = 0; k < n; k++) parts[k] = `{"id":"${idempotencyId()}","record":${recordJson(first + k)}}`;
   return `{"events":[${parts.join(',')}]}`;
 }
 
@@ -154,7 +162,7 @@ function summarize(results: { status: number; ms: number; accepted: number }[], 
 }
 
 async function main(): Promise<void> {
-  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate`);
+  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate; idempotency ids ${IDS === 'random' ? 'random (UUID v4)' : 'time-ordered (UUID v7, as opentrail/client makes them)'}`);
   out(`machine: ${machine()}`);
   const speedAtStart = cpuSpeedMicros();
   for (const i of [0, 1, 2, 3, 257, 9_973, 123_457]) {

@@ -88,6 +88,34 @@ test('records are sent in batches by count and by time, and land in event histor
   }
 });
 
+test('the idempotency ids the client makes are time-ordered (UUID v7)', async () => {
+  const ts = await startTestServer();
+  try {
+    // Refused records report their ids: the only place a caller sees them.
+    const failures: RecordFailure[] = [];
+    const audit = new AuditClient({ endpoint: ts.app.url, region: 'us-east-1', credentials, maxBatchSize: 5, maxInFlight: 1, onRecordFailed: (f) => failures.push(f) });
+    const before = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await audit.record({ ...rec('Ordered', i), eventType: 'NotAType' });
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 3));
+    }
+    await audit.close();
+    const after = Date.now();
+    assert.equal(failures.length, 20);
+    const ids = failures.map((f) => f.id!);
+    for (const id of ids) {
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${id} is a UUID of version 7`);
+      const ms = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      assert.ok(ms >= before && ms <= after, `${id} carries the time it was made`);
+    }
+    const times = ids.map((id) => id.slice(0, 13));
+    assert.deepEqual([...times].sort(), times, 'made in order, they sort in order of time');
+    assert.equal(new Set(ids).size, 20);
+  } finally {
+    await ts.close();
+  }
+});
+
 test('a batch interrupted by a server restart is retried and recorded exactly once', async () => {
   const ts = await startTestServer();
   try {
