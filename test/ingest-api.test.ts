@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { request as httpRequest } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { ACCOUNT, TARGET, rawCall, signedPost, signedPostHeaders, startTestServer, type TestServer } from './helpers.js';
 
 let ts: TestServer;
@@ -116,6 +117,24 @@ test('a retried batch is recorded once: the same ids answer with the same events
   const after = await post(batch);
   assert.deepEqual(after.json.successful.map((s) => s.eventID), first.json.successful.map((s) => s.eventID));
   assert.equal((await lookup('RefundInvoice')).length, 2);
+});
+
+test('random UUIDs (v4) as idempotency ids are counted in /metrics; time-ordered ones are not', async () => {
+  const counted = async (): Promise<number> => {
+    const text = await (await fetch(`${ts.app.url}/metrics`)).text();
+    return Number(/^opentrail_ingest_random_ids_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+  };
+  const before = await counted();
+  const events = [
+    { id: randomUUID(), record: rec('CountIds') },
+    { id: randomUUID().toUpperCase(), record: rec('CountIds') },
+    { id: randomUUID(), record: rec('CountIds', { eventType: 'Nonsense' }) }, // refused: not counted
+    { id: '019ad8f2-6b1e-7c3a-9f4d-2b6e1c0a7d55', record: rec('CountIds') }, // v7
+    { id: 'order-4711', record: rec('CountIds') },
+  ];
+  const r = await post(JSON.stringify({ events }));
+  assert.equal(r.json.successful.length, 4);
+  assert.equal((await counted()) - before, 2);
 });
 
 test('a principal records only into its own account', async () => {

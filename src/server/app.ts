@@ -152,6 +152,15 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       : logger.info({ indexLag: lag }, 'the LookupEvents index is gaining on the log again: the ingest API takes events again'),
   );
   ingest.onCommit((n) => metrics.eventsRecorded.inc(n));
+  // Random idempotency ids: counted, and the log says so once an hour per account.
+  const randomIdsToldAt = new Map<string, number>();
+  const onRandomIds = (accountId: string, count: number): void => {
+    metrics.ingestRandomIds.inc(count);
+    const now = Date.now();
+    if (now - (randomIdsToldAt.get(accountId) ?? -Infinity) < 3600_000) return;
+    randomIdsToldAt.set(accountId, now);
+    logger.warn({ accountId, count }, 'the ingest API is sent random UUIDs (version 4) as idempotency ids: each costs the event log a page write, and they halve the rate it takes events in; send time-ordered ids (UUID v7 or ULID), as opentrail/client does');
+  };
   eventLog.onCommitTime((seconds) => metrics.logCommit.observe(seconds));
   const history = new EventHistory(eventLog, { retentionDays: config.retentionDays, tokenKey: Buffer.from(tokenKeyHex, 'hex') });
   const onUnexpectedError = (err: unknown, operation: string): void => {
@@ -199,7 +208,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     createCloudTrailService({ history, trails, signingKeys, lake: { stores: eventDataStores, queries: lakeQueries, writer: lakeWriter, channels, imports: lakeImports }, onUnexpectedError }),
     createCloudTrailDataService({ ingest, channels, onUnexpectedError }),
     createS3Service({ store: objectStore, onUnexpectedError }),
-    createIngestService({ ingest, history, onUnexpectedError }),
+    createIngestService({ ingest, history, onUnexpectedError, onRandomIds }),
     createEventsService({ rules: eventRules, onUnexpectedError }),
     createSqsService({ queues: new DeadLetterQueues(metastore, eventRules), onUnexpectedError }),
   ]) {

@@ -37,6 +37,11 @@ export class Metrics {
     help: 'Committed events the LookupEvents history index has not reached yet',
     registers: [this.registry],
   });
+  readonly ingestRandomIds = new Counter({
+    name: 'opentrail_ingest_random_ids_total',
+    help: 'Events sent to the ingest API with a random UUID (version 4) as idempotency id: each costs the log a page write that a time-ordered id (UUID v7, ULID) does not',
+    registers: [this.registry],
+  });
   readonly ingestRefusedForIndex = new Gauge({
     name: 'opentrail_ingest_refused_for_index',
     help: 'Whether the ingest API answers 429 because the LookupEvents history index is falling behind the log (1) or not (0)',
