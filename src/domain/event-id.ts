@@ -7,6 +7,10 @@
  * each indexing batch to a different page of the index for every event (23% of its cost at a
  * million events, and growing with the index), where time-ordered ones land together at its end.
  *
+ * `opentrail/client` makes its idempotency ids with it too, for the same reason: the log keeps
+ * the ids of the last 24 hours in a B-tree keyed by id (bench:ingest with random ids: 23,205
+ * events/s against 58,578).
+ *
  * Written here rather than taken from the `uuid` package: its v7() took 1.7 µs an id on this
  * machine against 0.19 µs for this (random bytes drawn in bulk), and the ingest path makes one for
  * every event it takes in.
