@@ -10,6 +10,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { FORGET_IDS_SLICE } from '../src/storage/sqlite/log-worker.js';
 import { BACKGROUND_NICE } from '../src/storage/sqlite/thread-priority.js';
 import { historyFile } from '../src/storage/sqlite/history-index.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
@@ -101,6 +102,31 @@ test('an idempotency id records one event: again in the same batch or a later on
     assert.equal(again!.duplicate, true);
     assert.equal(again!.eventId, renewed!.eventId);
     assert.deepEqual(await names(log), ['A', 'B', 'C', 'A renewed']);
+  }));
+
+test('a purge forgets the idempotency ids of over a day ago, slice after slice, and keeps the rest', { timeout: 60_000 }, () =>
+  withLog(async (log, file) => {
+    // More than two slices' worth of ids remembered 25 hours ago, written straight into the table.
+    const expired = FORGET_IDS_SLICE * 2 + 123;
+    const db = new Database(file);
+    db.pragma('busy_timeout = 5000');
+    const old = Date.now() - 25 * 3600 * 1000;
+    const put = db.prepare('INSERT INTO ingest_ids (account_id, id, seq, event_id, at_ms) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < expired; i++) put.run(ACCOUNT, `old-${i}`, 1, `e-${i}`, old + i);
+    })();
+    db.close();
+    const [kept] = await log.append([{ ...event('Kept'), idempotencyId: 'fresh' }]);
+    assert.equal(await log.purge(0), 0, 'no event is older than the start of time');
+    const left = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(left.prepare('SELECT id FROM ingest_ids').all(), [{ id: 'fresh' }]);
+    } finally {
+      left.close();
+    }
+    const [again] = await log.append([{ ...event('Kept again'), idempotencyId: 'fresh' }]);
+    assert.equal(again!.duplicate, true);
+    assert.equal(again!.eventId, kept!.eventId);
   }));
 
 test('a new log and its history index have 16 KiB pages', { timeout: 30_000 }, () =>

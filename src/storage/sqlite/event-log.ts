@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount, type CommitSync } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { ROWS_AS_JSON } from './rows-as-json.js';
-import { startLogWorker, type LogWorkerHandle } from './log-worker.js';
+import { FORGET_IDS_SLICE, startLogWorker, type LogWorkerHandle } from './log-worker.js';
 import { HISTORY_SCHEMA, HistoryIndex, attachHistory, dropOldHistory, upgradeHistory } from './history-index.js';
 import { EncodedEvents } from './encoded-events.js';
 import { readIntoMemory, type MemoryReader, type ReadIntoMemory } from './read-into-memory.js';
@@ -213,8 +213,12 @@ export class SqliteEventLog implements EventLog {
   }
 
   async purge(beforeMs: number): Promise<number> {
-    // Idempotency ids are remembered for a day, whatever the history's retention.
-    this.stmt('DELETE FROM ingest_ids WHERE at_ms < ?').run(Date.now() - IDEMPOTENCY_WINDOW_MS);
+    // Idempotency ids are remembered for a day, whatever the history's retention. The writer
+    // thread forgets them a slice at a time, between its commits (see FORGET_IDS_SLICE).
+    const cutoff = Date.now() - IDEMPOTENCY_WINDOW_MS;
+    while ((await this.worker.forgetIds(cutoff)) === FORGET_IDS_SLICE) {
+      // next slice
+    }
     // Expired events are found through the index; any still behind it are purged next time.
     this.indexIfShort();
     // In slices, so a large purge never blocks ingest for long. Each slice is two transactions,

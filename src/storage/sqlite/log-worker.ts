@@ -24,11 +24,13 @@ export interface LogWorkerHandle {
   setReader(reader: string, seq: number | null, state: string | null): Promise<void>;
   /** A reader's work items and (optionally) checkpoint, in one transaction. */
   saveJobs(reader: string, change: JobsChange): Promise<void>;
+  /** Forget up to FORGET_IDS_SLICE idempotency ids remembered before `cutoff` (ms); resolves with how many. */
+  forgetIds(cutoff: number): Promise<number>;
   stop(): Promise<void>;
 }
 
 /** `ms`: how long the commit took (on the first answer of each commit only). */
-type Reply = { id: number; appended?: AppendedColumns; done?: true; error?: string; ms?: number };
+type Reply = { id: number; appended?: AppendedColumns; done?: true; error?: string; ms?: number; forgotten?: number };
 
 /**
  * The writer's answer to an append, in columns too: each event's place, and for the events an
@@ -96,7 +98,16 @@ type AppendRequest = { type: 'append'; id: number; events: EventColumns };
 type Request =
   | AppendRequest
   | { type: 'reader'; id: number; reader: string; seq: number | null; state: string | null }
-  | { type: 'jobs'; id: number; reader: string; change: JobsChange };
+  | { type: 'jobs'; id: number; reader: string; change: JobsChange }
+  | { type: 'forgetIds'; id: number; cutoff: number };
+
+/**
+ * Idempotency ids forgotten at a time. At a steady 1,000 events/s an hour's ids are 3.6 million;
+ * one DELETE of a million, on the request thread, took 1.5 s, with every request and the log's
+ * commits (its write lock) waiting on it. A slice on this thread holds up the commits queued
+ * behind it for a few milliseconds.
+ */
+export const FORGET_IDS_SLICE = 5000;
 
 /** Largest the WAL may grow before the writer truncates it (bytes). */
 const WAL_LIMIT = 512 * 2 ** 20;
@@ -273,6 +284,9 @@ export function startLogWorker(file: string, intervalMs = 250, sync: CommitSync 
     async saveJobs(reader: string, change: JobsChange): Promise<void> {
       await call({ type: 'jobs', id: nextId++, reader, change });
     },
+    async forgetIds(cutoff: number): Promise<number> {
+      return (await call({ type: 'forgetIds', id: nextId++, cutoff })).forgotten!;
+    },
     async stop(): Promise<void> {
       if (!stopping) {
         stopping = true;
@@ -349,6 +363,9 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
   const putJob = db.prepare('INSERT INTO reader_jobs (reader, key, doc) VALUES (?, ?, ?) ON CONFLICT(reader, key) DO UPDATE SET doc = excluded.doc');
   const dropJob = db.prepare('DELETE FROM reader_jobs WHERE reader = ? AND key = ?');
   const keepCheckpoint = db.prepare('INSERT INTO checkpoints (reader, seq, state) VALUES (?, ?, NULL) ON CONFLICT(reader) DO UPDATE SET seq = excluded.seq');
+  const forgetIds = db.prepare(
+    `DELETE FROM ingest_ids WHERE (account_id, id) IN (SELECT account_id, id FROM ingest_ids WHERE at_ms < ? ORDER BY at_ms LIMIT ${FORGET_IDS_SLICE})`,
+  );
   const saveJobs = db.transaction((reader: string, change: JobsChange) => {
     for (const j of change.put ?? []) putJob.run(reader, j.key, j.doc);
     for (const k of change.delete ?? []) dropJob.run(reader, k);
@@ -394,6 +411,8 @@ if (!isMainThread && parentPort && (workerData as { file?: string } | null)?.fil
         if (m.type === 'jobs') {
           saveJobs(m.reader, m.change);
           parentPort!.postMessage({ id: m.id, done: true } satisfies Reply);
+        } else if (m.type === 'forgetIds') {
+          parentPort!.postMessage({ id: m.id, done: true, forgotten: forgetIds.run(m.cutoff).changes } satisfies Reply);
         } else {
           if (m.seq === null) {
             dropReader.run(m.reader);
