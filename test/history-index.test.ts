@@ -188,6 +188,25 @@ test('a maintenance thread that ends is replaced, and the index catches up with 
     }
   }));
 
+test('a purge indexes a short backlog first, and leaves a long one to the maintenance thread', () =>
+  withLogFile(async (file) => {
+    const log = new SqliteEventLog(file, NO_INDEXER);
+    try {
+      // A short backlog: indexed, then purged.
+      await log.append(EVENTS.slice(0, 100));
+      assert.equal(await log.purge(T0 + 3_600_000), 100);
+      assert.equal(await log.indexLag(), 0);
+      assert.equal(await log.count(), 1, 'the newest row stays');
+      // A long one: it would hold the request thread, so it is purged once indexed, next time.
+      const many = Array.from({ length: 2_100 }, (_, i) => event(i % 300));
+      await log.append(many);
+      assert.equal(await log.purge(T0 + 3_600_000), 0);
+      assert.equal(await log.indexLag(), 2_100);
+    } finally {
+      await log.close();
+    }
+  }));
+
 test('a purge cut short between its two files is finished by the next one', () =>
   withLogFile(async (file) => {
     const cutoff = T0 + 60_000;
