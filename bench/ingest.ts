@@ -6,7 +6,7 @@
  * At the end it sets the goal's CPU budget an event beside what the server spent, and beside the
  * records' own work measured alone (recordWorkMicros), which no way of storing them can avoid.
  *
- *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100 --ids time|random]
+ *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100 --ids time|random --trail no|yes]
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +16,16 @@ import { normalizeIngestRecord } from '../src/domain/ingest-record.js';
 import { formatEventTime } from '../src/domain/record.js';
 import { newEventId } from '../src/domain/event-id.js';
 import { randomUUID } from 'node:crypto';
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
-const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS } = benchArgs({ seconds: 20, clients: 16, batch: 100, ids: 'time' }, { ids: ['time', 'random'] });
+const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS, trail: TRAIL } = benchArgs(
+  { seconds: 20, clients: 16, batch: 100, ids: 'time', trail: 'no' },
+  { ids: ['time', 'random'], trail: ['no', 'yes'] },
+);
+/** With `--trail yes`: a trail logging every region delivers what is taken in, every TRAIL_INTERVAL_S seconds. */
+const TRAIL_INTERVAL_S = 10;
 const dataDir = join(PROJECT_ROOT, 'bench', '.data', 'ingest');
 /** The issue's goal, events/s sustained. */
 const GOAL = 100_000;
@@ -162,7 +169,7 @@ function summarize(results: { status: number; ms: number; accepted: number }[], 
 }
 
 async function main(): Promise<void> {
-  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate; idempotency ids ${IDS === 'random' ? 'random (UUID v4)' : 'time-ordered (UUID v7, as opentrail/client makes them)'}`);
+  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate; idempotency ids ${IDS === 'random' ? 'random (UUID v4)' : 'time-ordered (UUID v7, as opentrail/client makes them)'}${TRAIL === 'yes' ? '; with a trail' : ''}`);
   out(`machine: ${machine()}`);
   const speedAtStart = cpuSpeedMicros();
   for (const i of [0, 1, 2, 3, 257, 9_973, 123_457]) {
@@ -170,7 +177,15 @@ async function main(): Promise<void> {
   }
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const server = await startBenchServer(dataDir);
+  const server = await startBenchServer(dataDir, TRAIL === 'yes' ? ['--delivery-interval', String(TRAIL_INTERVAL_S)] : []);
+  if (TRAIL === 'yes') {
+    const credentials = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
+    await new S3Client({ endpoint: server.url, region: 'us-east-1', forcePathStyle: true, credentials }).send(new CreateBucketCommand({ Bucket: 'bench-logs' }));
+    const ct = new CloudTrailClient({ endpoint: server.url, region: 'us-east-1', credentials });
+    await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-logs', IsMultiRegionTrail: true, EnableLogFileValidation: true }));
+    await ct.send(new StartLoggingCommand({ Name: 'bench' }));
+    out(`a trail (every region, log file validation) delivers to the server's own S3 every ${TRAIL_INTERVAL_S} s`);
+  }
   const sender = new Sender(server.url);
   let peakDuringSustained = 0;
   const sample = setInterval(() => (peakDuringSustained = Math.max(peakDuringSustained, rssMiB(server.pid).now)), 200);

@@ -129,6 +129,27 @@ test('a purge forgets the idempotency ids of over a day ago, slice after slice, 
     assert.equal(again!.eventId, kept!.eventId);
   }));
 
+test('recordsJson joins the records of the seqs asked for, in order, whether they run without a gap or not', { timeout: 30_000 }, () =>
+  withLog(async (log) => {
+    const appended = await log.append(['A', 'B', 'C', 'D', 'E', 'F'].map((n) => event(n)));
+    const seqs = appended.map((a) => a.seq);
+    const text = new Map((await log.readFrom(0, 100)).map((e) => [e.seq, e.json.toString('utf8')]));
+    const joined = async (of: number[]): Promise<string> => (await log.recordsJson(of)).toString('utf8');
+    const expected = (of: number[]): string => of.map((q) => text.get(q)!).join(',');
+    const run = seqs.slice(1, 5);
+    const gaps = [seqs[0]!, seqs[2]!, seqs[5]!];
+    assert.equal(await joined(run), expected(run));
+    assert.equal(await joined(gaps), expected(gaps));
+    assert.equal(await joined([seqs[3]!]), expected([seqs[3]!]));
+    assert.equal(await joined([]), '');
+    // Joined, they are a log file's records: each one whole, in the order asked.
+    const names = (JSON.parse(`[${await joined(gaps)}]`) as { requestID: string }[]).map((r) => r.requestID);
+    assert.deepEqual(names, ['A', 'C', 'F']);
+    const summaries = await log.readSummariesFrom(seqs[1]!, 3);
+    assert.deepEqual(summaries.map((e) => e.seq), seqs.slice(2, 5));
+    assert.ok(summaries.every((e) => !('json' in e) && e.accountId === ACCOUNT && e.category === 'management'));
+  }));
+
 test('a new log and its history index have 16 KiB pages', { timeout: 30_000 }, () =>
   withLog(async (_log, file) => {
     const db = new Database(file, { readonly: true });

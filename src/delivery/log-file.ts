@@ -29,20 +29,14 @@ export function logFileKey(opts: { prefix?: string; accountId: string; region: s
 }
 
 const OPEN = Buffer.from('{"Records":[');
-const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');
 
-/** The uncompressed body: `{"Records":[…]}` with each record's JSON bytes exactly as committed. */
-export function logFileJson(recordsJson: Buffer[]): Buffer {
-  const parts: Buffer[] = [OPEN];
-  let size = OPEN.length + CLOSE.length + Math.max(0, recordsJson.length - 1);
-  for (let i = 0; i < recordsJson.length; i++) {
-    if (i > 0) parts.push(COMMA);
-    parts.push(recordsJson[i]!);
-    size += recordsJson[i]!.length;
-  }
-  parts.push(CLOSE);
-  return Buffer.concat(parts, size);
+/**
+ * The uncompressed body, `{"Records":[…]}`, with each record's JSON bytes exactly as committed:
+ * from the records already joined by commas (EventLog.recordsJson).
+ */
+export function logFileFromJoined(joined: Buffer): Buffer {
+  return Buffer.concat([OPEN, joined, CLOSE], OPEN.length + joined.length + CLOSE.length);
 }
 
 /** Compress off the main thread (libuv's pool), so several files compress at once. */

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EventLog, LogEntry } from '../storage/interfaces.js';
+import type { EventLog, LogEntrySummary } from '../storage/interfaces.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Trails } from '../domain/trails.js';
 import { deliveryReaderName, type TrailDoc, type TrailLogging } from '../domain/trail-model.js';
@@ -18,7 +18,7 @@ import { failpoint } from '../failpoints.js';
 import { ServiceError } from '../protocols/errors.js';
 import type { Digests, DigestLogFile } from '../integrity/digests.js';
 import { createHash } from 'node:crypto';
-import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileJson, logFileKey, uniquePart } from './log-file.js';
+import { GLOBAL_SERVICE_SOURCES, gzipLogFile, logFileFromJoined, logFileKey, uniquePart } from './log-file.js';
 
 export interface DeliveryOptions {
   /** How often each trail flushes what it has (ms). */
@@ -58,10 +58,11 @@ class DeliveryError extends Error {
 }
 
 
+/** An event a trail delivers: its file's account and region, and where its record is in the log. */
 interface Selected {
   account: string;
   region: string;
-  json: Buffer;
+  seq: number;
   timeMs: number;
 }
 
@@ -186,7 +187,7 @@ export class TrailDelivery {
           seq = firstFrom;
           await this.log.setReaderState(reader, seq, null);
         }
-        const entries = await this.log.readFrom(seq, this.batchEntries);
+        const entries = await this.readForSelection(t, seq, this.batchEntries);
         if (entries.length === 0) break;
         const intent: Intent = { from: seq, to: entries[entries.length - 1]!.seq, at: Date.now(), nonce: randomBytes(8).toString('hex') };
         const selected = this.select(t, entries, logging);
@@ -209,7 +210,19 @@ export class TrailDelivery {
     await finish();
   }
 
-  private select(t: TrailDoc, entries: LogEntry[], logging: TrailLogging): Selected[] {
+  /**
+   * The log's entries after `after`, for select: without their records' JSON when the trail's
+   * selectors decide every entry on the index columns (the usual case: the JSON is then read
+   * once, joined by the database, for each file), with it when they do not.
+   */
+  private async readForSelection(t: TrailDoc, after: number, limit: number): Promise<(LogEntrySummary & { json?: Buffer })[]> {
+    const sel = this.trails.eventSelectorsOf(t);
+    const entries = await this.log.readSummariesFrom(after, limit);
+    if (entries.every((e) => summaryDecides(sel, CATEGORY[e.category] ?? e.category))) return entries;
+    return this.log.readFrom(after, limit);
+  }
+
+  private select(t: TrailDoc, entries: (LogEntrySummary & { json?: Buffer })[], logging: TrailLogging): Selected[] {
     const sel = this.trails.eventSelectorsOf(t);
     const out: Selected[] = [];
     for (const e of entries) {
@@ -219,21 +232,22 @@ export class TrailDelivery {
       if (category === 'Insight') continue;
       if (!t.IsMultiRegionTrail && e.region !== t.HomeRegion) continue;
       if (!t.IncludeGlobalServiceEvents && GLOBAL_SERVICE_SOURCES.has(e.eventSource)) continue;
-      // Most events are decided on the index columns; only the rest are parsed.
+      // Most events are decided on the index columns; only the rest are parsed (readForSelection
+      // read their JSON).
       const view = summaryDecides(sel, category)
         ? ({ eventCategory: category, eventSource: e.eventSource, eventName: e.eventName, readOnly: e.readOnly ?? undefined, awsRegion: e.region } as CloudTrailRecord)
-        : (JSON.parse(e.json.toString('utf8')) as CloudTrailRecord);
+        : (JSON.parse(e.json!.toString('utf8')) as CloudTrailRecord);
       if (!selectsEvent(view, sel)) continue;
-      out.push({ account: e.accountId, region: e.region, json: e.json, timeMs: e.timeMs });
+      out.push({ account: e.accountId, region: e.region, seq: e.seq, timeMs: e.timeMs });
     }
     return out;
   }
 
   private async writeIntent(t: TrailDoc, intent: Intent, logging: TrailLogging): Promise<void> {
-    const entries: LogEntry[] = [];
+    const entries: (LogEntrySummary & { json?: Buffer })[] = [];
     let after = intent.from;
     while (after < intent.to) {
-      const chunk = await this.log.readFrom(after, this.batchEntries);
+      const chunk = await this.readForSelection(t, after, this.batchEntries);
       if (chunk.length === 0) break;
       for (const e of chunk) if (e.seq <= intent.to) entries.push(e);
       after = chunk[chunk.length - 1]!.seq;
@@ -251,18 +265,18 @@ export class TrailDelivery {
   private async writeFiles(t: TrailDoc, intent: Intent, selected: Selected[]): Promise<void> {
     const attempt = Date.now();
     await this.checkBucket(t);
-    const groups = new Map<string, { account: string; region: string; jsons: Buffer[]; times: number[] }>();
+    const groups = new Map<string, { account: string; region: string; seqs: number[]; times: number[] }>();
     for (const s of selected) {
       const k = `${s.account}/${s.region}`;
       let g = groups.get(k);
-      if (!g) groups.set(k, (g = { account: s.account, region: s.region, jsons: [], times: [] }));
-      g.jsons.push(s.json);
+      if (!g) groups.set(k, (g = { account: s.account, region: s.region, seqs: [], times: [] }));
+      g.seqs.push(s.seq);
       g.times.push(s.timeMs);
     }
     const files: DeliveredFile[] = [];
-    const parts: { key: string; region: string; jsons: Buffer[]; times: number[] }[] = [];
+    const parts: { key: string; region: string; seqs: number[]; times: number[] }[] = [];
     for (const g of groups.values()) {
-      for (let i = 0; i * this.maxRecords < g.jsons.length; i++) {
+      for (let i = 0; i * this.maxRecords < g.seqs.length; i++) {
         const key = logFileKey({
           prefix: t.S3KeyPrefix,
           accountId: g.account,
@@ -270,16 +284,19 @@ export class TrailDelivery {
           time: new Date(intent.at),
           unique: uniquePart(`${t.TrailARN}|${intent.from}|${intent.nonce}|${g.account}|${g.region}|${i}`),
         });
-        parts.push({ key, region: g.region, jsons: g.jsons.slice(i * this.maxRecords, (i + 1) * this.maxRecords), times: g.times.slice(i * this.maxRecords, (i + 1) * this.maxRecords) });
+        parts.push({ key, region: g.region, seqs: g.seqs.slice(i * this.maxRecords, (i + 1) * this.maxRecords), times: g.times.slice(i * this.maxRecords, (i + 1) * this.maxRecords) });
       }
     }
-    const texts = parts.map((p) => logFileJson(p.jsons));
+    // Each file's records come from the log in one read, joined there: one buffer a file rather
+    // than one an event held across the compression (see BENCHMARKS.md, bench:ingest --trail yes).
+    const texts: Buffer[] = [];
+    for (const p of parts) texts.push(logFileFromJoined(await this.log.recordsJson(p.seqs)));
     const bodies = await Promise.all(texts.map((text) => gzipLogFile(text)));
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       await this.store.putObject(t.S3BucketName, p.key, bodies[i]!);
       failpoint('delivery-after-put'); // crash test: the file is written, the checkpoint is not
-      files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key: p.key, records: p.jsons.length, fromSeq: intent.from, toSeq: intent.to });
+      files.push({ trailArn: t.TrailARN, bucket: t.S3BucketName, key: p.key, records: p.seqs.length, fromSeq: intent.from, toSeq: intent.to });
     }
     if (this.opts.digests && t.LogFileValidationEnabled) {
       // Noted before the checkpoint: a replay re-notes the same keys, which the digest state ignores.

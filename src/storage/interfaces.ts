@@ -118,11 +118,14 @@ export interface HistoryPageEncoder {
   module: string;
 }
 
+/** A LogEntry without the record's JSON. */
+export type LogEntrySummary = Omit<LogEntry, 'json'>;
+
 export interface LogEntry {
   seq: number;
   /**
-   * The record's JSON as committed, in UTF-8 bytes: readers copy it into log files as it is, and
-   * bytes live outside the JS heap, where 50,000 of them in flight cost the collector nothing.
+   * The record's JSON as committed, in UTF-8 bytes, outside the JS heap. (Each is still a Buffer
+   * the collector tracks: trail delivery reads its files' records with recordsJson instead.)
    */
   json: Buffer;
   /** Index columns, so readers can often decide without parsing the JSON. */
@@ -160,6 +163,13 @@ export interface EventLog {
   countHistory(q: HistoryCountQuery): Promise<BucketCount[]>;
   /** Entries after `afterSeq`, in order, for readers. */
   readFrom(afterSeq: number, limit: number): Promise<LogEntry[]>;
+  /** As readFrom, without the records' JSON: what a reader decides on before reading the records it keeps. */
+  readSummariesFrom(afterSeq: number, limit: number): Promise<LogEntrySummary[]>;
+  /**
+   * The JSON of the records at `seqs` (ascending), as committed, joined by commas, in UTF-8: a log
+   * file's records in one read, built by the database as one buffer.
+   */
+  recordsJson(seqs: readonly number[]): Promise<Buffer>;
   /** A reader's checkpoint with the state it keeps beside it (e.g. a batch in progress), written together. */
   getReaderState(reader: string): Promise<{ seq: number; state: string | null }>;
   setReaderState(reader: string, seq: number, state: string | null): Promise<void>;

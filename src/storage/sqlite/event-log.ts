@@ -1,6 +1,6 @@
 /** The event log and its history index, in SQLite. */
 import type Database from 'better-sqlite3';
-import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount, type CommitSync } from '../interfaces.js';
+import { IDEMPOTENCY_WINDOW_MS, type Appended, type EventLog, type LogEntrySummary, type HistoryCountQuery, type HistoryQuery, type HistoryPage, type HistoryPageEncoder, type HistoryRow, type IndexedEvent, type LogEntry, type BucketCount, type CommitSync } from '../interfaces.js';
 import { openSqlite, statementCache } from './open.js';
 import { ROWS_AS_JSON } from './rows-as-json.js';
 import { FORGET_IDS_SLICE, startLogWorker, type LogWorkerHandle } from './log-worker.js';
@@ -182,6 +182,35 @@ export class SqliteEventLog implements EventLog {
       out[i] = { seq, json, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
     }
     return out;
+  }
+
+  async readSummariesFrom(afterSeq: number, limit: number): Promise<LogEntrySummary[]> {
+    const rows = this.stmt(
+      `SELECT seq, account_id, region, category, event_source, event_name, read_only, time_ms
+       FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    )
+      .raw(true)
+      .all(afterSeq, limit) as [number, string, string, string, string, string, number | null, number][];
+    const out = new Array<LogEntrySummary>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, accountId, region, category, eventSource, eventName, ro, timeMs] = rows[i]!;
+      out[i] = { seq, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
+    }
+    return out;
+  }
+
+  async recordsJson(seqs: readonly number[]): Promise<Buffer> {
+    if (seqs.length === 0) return Buffer.alloc(0);
+    const first = seqs[0]!;
+    const last = seqs[seqs.length - 1]!;
+    // Seqs without a gap (a trail taking every event of its only account and region, say) are a
+    // range of the table; others are listed.
+    const [joined] = (
+      last - first + 1 === seqs.length
+        ? this.stmt(`SELECT CAST(group_concat(json, ',' ORDER BY seq) AS BLOB) FROM events WHERE seq >= ? AND seq <= ?`).raw(true).get(first, last)
+        : this.stmt(`SELECT CAST(group_concat(json, ',' ORDER BY seq) AS BLOB) FROM events WHERE seq IN (SELECT value FROM json_each(?))`).raw(true).get(JSON.stringify(seqs))
+    ) as [Buffer | null];
+    return joined ?? Buffer.alloc(0);
   }
 
   async getReaderState(reader: string): Promise<{ seq: number; state: string | null }> {
