@@ -204,10 +204,10 @@ export class SqliteEventLog implements EventLog {
     const first = seqs[0]!;
     const last = seqs[seqs.length - 1]!;
     // Seqs without a gap (a trail taking every event of its only account and region, say) are a
-    // range of the table, read in the table's order; others are listed, and read in the list's
-    // (each a lookup by seq). In seq order either way: the test of recordsJson checks it. Not
-    // with group_concat's own ORDER BY: SQLite then sorts every row's text in a temporary
-    // B-tree first, 250 ms for a file of 20,000 records against 19 (a range) or 43 (a list).
+    // range of the table, scanned in seq order; others are listed, and looked up one by one from
+    // the list, which SQLite keeps sorted. In seq order either way (the test of recordsJson checks
+    // it), so not with group_concat's own ORDER BY: SQLite then sorts every row's text in a
+    // temporary B-tree first, 250 ms for a file of 20,000 records against 19 (a range) or 43 (a list).
     const [joined] = (
       last - first + 1 === seqs.length
         ? this.stmt(`SELECT CAST(group_concat(json, ',') AS BLOB) FROM events WHERE seq >= ? AND seq <= ?`).raw(true).get(first, last)
