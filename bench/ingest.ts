@@ -6,7 +6,7 @@
  * At the end it sets the goal's CPU budget an event beside what the server spent, and beside the
  * records' own work measured alone (recordWorkMicros), which no way of storing them can avoid.
  *
- *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100 --ids time|random --trail no|yes]
+ *   npm run bench:ingest [-- --seconds 20 --clients 16 --batch 100 --ids time|random --trail no|yes --lake no|yes]
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,13 +16,13 @@ import { normalizeIngestRecord } from '../src/domain/ingest-record.js';
 import { formatEventTime } from '../src/domain/record.js';
 import { newEventId } from '../src/domain/event-id.js';
 import { randomUUID } from 'node:crypto';
-import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, CreateEventDataStoreCommand, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
-const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS, trail: TRAIL } = benchArgs(
-  { seconds: 20, clients: 16, batch: 100, ids: 'time', trail: 'no' },
-  { ids: ['time', 'random'], trail: ['no', 'yes'] },
+const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS, trail: TRAIL, lake: LAKE } = benchArgs(
+  { seconds: 20, clients: 16, batch: 100, ids: 'time', trail: 'no', lake: 'no' },
+  { ids: ['time', 'random'], trail: ['no', 'yes'], lake: ['no', 'yes'] },
 );
 /** With `--trail yes`: a trail logging every region delivers what is taken in, every TRAIL_INTERVAL_S seconds. */
 const TRAIL_INTERVAL_S = 10;
@@ -169,7 +169,7 @@ function summarize(results: { status: number; ms: number; accepted: number }[], 
 }
 
 async function main(): Promise<void> {
-  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate; idempotency ids ${IDS === 'random' ? 'random (UUID v4)' : 'time-ordered (UUID v7, as opentrail/client makes them)'}${TRAIL === 'yes' ? '; with a trail' : ''}`);
+  out(`bench:ingest — ${CLIENTS} clients, ${BATCH}-record batches, ${SECONDS} s sustained, then ${SECONDS} s at 3× that rate; idempotency ids ${IDS === 'random' ? 'random (UUID v4)' : 'time-ordered (UUID v7, as opentrail/client makes them)'}${TRAIL === 'yes' ? '; with a trail' : ''}${LAKE === 'yes' ? '; with an event data store' : ''}`);
   out(`machine: ${machine()}`);
   const speedAtStart = cpuSpeedMicros();
   for (const i of [0, 1, 2, 3, 257, 9_973, 123_457]) {
@@ -185,6 +185,11 @@ async function main(): Promise<void> {
     await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-logs', IsMultiRegionTrail: true, EnableLogFileValidation: true }));
     await ct.send(new StartLoggingCommand({ Name: 'bench' }));
     out(`a trail (every region, log file validation) delivers to the server's own S3 every ${TRAIL_INTERVAL_S} s`);
+  }
+  if (LAKE === 'yes') {
+    const ct = new CloudTrailClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET } });
+    await ct.send(new CreateEventDataStoreCommand({ Name: 'bench' }));
+    out('a CloudTrail Lake event data store (all management events) takes in what is recorded');
   }
   const sender = new Sender(server.url);
   let peakDuringSustained = 0;
