@@ -55,17 +55,3 @@ test('a partition listing is never stale: files another writer adds appear at on
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-test("the Parquet writer's DuckDB is bounded in memory and spills into the lake's own folder", async () => {
-  const { startTestServer } = await import('./helpers.js');
-  const { join } = await import('node:path');
-  const ts = await startTestServer();
-  try {
-    const bounds = await ts.app.lake.writer.memoryBounds();
-    // DuckDB's own default is 80% of the machine's memory.
-    assert.equal(bounds.memoryLimit, '244.1 MiB', '256 MB, as DuckDB shows it');
-    assert.equal(bounds.tempDirectory, join(ts.app.lake.writer.root, '.tmp', 'duckdb'));
-  } finally {
-    await ts.close();
-  }
-});

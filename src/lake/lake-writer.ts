@@ -20,8 +20,6 @@ import { fileWritten, forgetFile, knownRows, listFiles, liveFiles, readableFiles
 import type { LakeMirror } from './lake-mirror.js';
 
 const BATCH = 20_000;
-/** Most memory the Parquet writer's DuckDB takes before it spills to disk. */
-const WRITER_MEMORY = '256MB';
 /** A date partition with more live files than this has its newest small ones merged (newestRun). */
 const COMPACT_AT = 8;
 const HOUSEKEEPING_MS = 3600_000;
@@ -84,23 +82,10 @@ export class LakeWriter {
 
   private async db(): Promise<DuckDBConnection> {
     if (!this.conn) {
-      // DuckDB's own default is 80% of the machine's memory, for a writer that runs beside the
-      // server: under bench:ingest --lake yes the server's RSS reached 1,915 MiB sustained and
-      // 2,820 under overload with it, 1,442–1,461 with 256 MB. A sort larger than the limit (a
-      // day's compaction) spills to the lake's own temporary folder.
-      const spill = join(this.root, '.tmp', 'duckdb');
-      mkdirSync(spill, { recursive: true });
-      this.instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: WRITER_MEMORY, temp_directory: spill });
+      this.instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       this.conn = await this.instance.connect();
     }
     return this.conn;
-  }
-
-  /** What bounds the writer's DuckDB: its memory limit, and where it spills beyond it. */
-  async memoryBounds(): Promise<{ memoryLimit: string; tempDirectory: string }> {
-    const reader = await (await this.db()).runAndReadAll("SELECT current_setting('memory_limit'), current_setting('temp_directory')");
-    const [memoryLimit, tempDirectory] = reader.getRows()[0] as [string, string];
-    return { memoryLimit, tempDirectory };
   }
 
   start(): void {
