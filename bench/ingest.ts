@@ -256,6 +256,11 @@ async function main(): Promise<void> {
   sender.close();
   const rss = rssMiB(server.pid);
   await server.stop();
+  // A run whose background work (the index, a trail's delivery, a Lake store) was failing
+  // measures something else: the server's log says whether it was. (A Lake writer failing with
+  // Out of Memory once made a run look faster; BENCHMARKS.md, 2026-12-01.)
+  const logged = serverLogProblems(join(dataDir, 'server.log'));
+  out(`server log: ${logged.errors} errors, ${logged.warnings} warnings${logged.first ? ` (first error: ${logged.first})` : ''}`);
   // The goal's budget: 100,000 events/s on this machine's cores is this much CPU an event, for the
   // server and the load generator together.
   const budgetUs = (cpus().length * 1e6) / GOAL;
@@ -276,6 +281,26 @@ async function main(): Promise<void> {
   out(`| server peak RSS (whole run) | ${rss.peak.toFixed(0)} MiB | bounded |`);
   out(`| server CPU an event (sustained) | ${serverUs.toFixed(1)} µs | ≤ ${(budgetUs - clientUs).toFixed(1)} µs at the goal |`);
   out(`| the records' own work alone, an event | ${floorUs.toFixed(1)} µs | |`);
+  out(`| errors in the server's log | ${logged.errors} | 0 |`);
+}
+
+/** Error and warning lines (pino levels ≥ 50 and 40) in the server's log, and the first error's message. */
+function serverLogProblems(file: string): { errors: number; warnings: number; first?: string } {
+  let errors = 0;
+  let warnings = 0;
+  let first: string | undefined;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const level = /^\{"level":(\d+)/.exec(line)?.[1];
+    if (level === undefined) continue;
+    if (Number(level) >= 50) {
+      errors++;
+      if (first === undefined) {
+        const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+        first = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message.split('\n')[0]}` : ''}`;
+      }
+    } else if (Number(level) === 40) warnings++;
+  }
+  return { errors, warnings, first };
 }
 
 await main();
