@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { apiCallRecord } from '../src/domain/api-call-record.js';
 import type { CloudTrailRecord } from '../src/domain/record.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 export function machine(): string {
   const c = cpus();
@@ -222,4 +224,16 @@ export async function loadEvents(dataDir: string, n: number, make: (i: number) =
   await log.close();
   const secs = (Date.now() - started) / 1000;
   process.stdout.write(`  loaded ${n.toLocaleString()} events in ${secs.toFixed(1)} s (${Math.round(n / secs).toLocaleString()}/s)\n`);
+}
+
+/** A bucket on the server's own S3 and a trail named `bench` logging into it, started. */
+export async function startLoggingTrail(
+  url: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  trail: { bucket: string; multiRegion?: boolean; validation?: boolean },
+): Promise<void> {
+  await new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials }).send(new CreateBucketCommand({ Bucket: trail.bucket }));
+  const ct = new CloudTrailClient({ endpoint: url, region: 'us-east-1', credentials });
+  await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: trail.bucket, IsMultiRegionTrail: trail.multiRegion, EnableLogFileValidation: trail.validation }));
+  await ct.send(new StartLoggingCommand({ Name: 'bench' }));
 }

@@ -13,13 +13,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { TrailDelivery, type DeliveredFile } from '../src/delivery/trail-delivery.js';
 import { deliveryReaderName } from '../src/domain/trail-model.js';
-import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, peakRssMiB, percentile, rng, syntheticRecord } from './common.js';
+import { ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, peakRssMiB, percentile, rng, startLoggingTrail, syntheticRecord } from './common.js';
 
 const { events: EVENTS, rate: RATE, seconds: SECONDS } = benchArgs({ events: 1_000_000, rate: 5000, seconds: 40 });
 const ACCOUNT = ACCOUNTS[0]!;
@@ -41,10 +39,7 @@ async function main(): Promise<void> {
     { logger: pino({ level: 'warn' }) },
   );
   const creds = { accessKeyId: KEY, secretAccessKey: SECRET };
-  await new S3Client({ endpoint: app.url, region: 'us-east-1', forcePathStyle: true, credentials: creds }).send(new CreateBucketCommand({ Bucket: 'bench-logs' }));
-  const ct = new CloudTrailClient({ endpoint: app.url, region: 'us-east-1', credentials: creds });
-  await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-logs', IsMultiRegionTrail: true }));
-  await ct.send(new StartLoggingCommand({ Name: 'bench' }));
+  await startLoggingTrail(app.url, creds, { bucket: 'bench-logs', multiRegion: true });
   const rand = rng(11);
 
   // ---- Phase 1: throughput ----

@@ -16,9 +16,8 @@ import { normalizeIngestRecord } from '../src/domain/ingest-record.js';
 import { formatEventTime } from '../src/domain/record.js';
 import { newEventId } from '../src/domain/event-id.js';
 import { randomUUID } from 'node:crypto';
-import { CloudTrailClient, CreateEventDataStoreCommand, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
+import { CloudTrailClient, CreateEventDataStoreCommand } from '@aws-sdk/client-cloudtrail';
+import { cpuSeconds, cpuSpeedLine, cpuSpeedMicros, startBenchServer, startLoggingTrail, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, percentile } from './common.js';
 
 const { seconds: SECONDS, clients: CLIENTS, batch: BATCH, ids: IDS, trail: TRAIL, lake: LAKE } = benchArgs(
   { seconds: 20, clients: 16, batch: 100, ids: 'time', trail: 'no', lake: 'no' },
@@ -180,10 +179,7 @@ async function main(): Promise<void> {
   const server = await startBenchServer(dataDir, TRAIL === 'yes' ? ['--delivery-interval', String(TRAIL_INTERVAL_S)] : []);
   if (TRAIL === 'yes') {
     const credentials = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
-    await new S3Client({ endpoint: server.url, region: 'us-east-1', forcePathStyle: true, credentials }).send(new CreateBucketCommand({ Bucket: 'bench-logs' }));
-    const ct = new CloudTrailClient({ endpoint: server.url, region: 'us-east-1', credentials });
-    await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-logs', IsMultiRegionTrail: true, EnableLogFileValidation: true }));
-    await ct.send(new StartLoggingCommand({ Name: 'bench' }));
+    await startLoggingTrail(server.url, credentials, { bucket: 'bench-logs', multiRegion: true, validation: true });
     out(`a trail (every region, log file validation) delivers to the server's own S3 every ${TRAIL_INTERVAL_S} s`);
   }
   if (LAKE === 'yes') {

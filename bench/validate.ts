@@ -13,15 +13,13 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { resolveConfig } from '../src/config.js';
 import { startServer } from '../src/server/app.js';
 import { Digests } from '../src/integrity/digests.js';
 import { SigningKeys } from '../src/integrity/signing-keys.js';
 import { logFileKey, uniquePart } from '../src/delivery/log-file.js';
 import { startLatencyProxy } from './latency-proxy.js';
-import { startBenchServer, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
+import { startBenchServer, startLoggingTrail, ACCOUNTS, BENCH_KEY, BENCH_SECRET, PROJECT_ROOT, benchArgs, machine, rng, syntheticRecord } from './common.js';
 
 const { files: FILES, records: RECORDS, latency: LATENCY } = benchArgs({ files: 10_000, records: 100, latency: 10 });
 const ACCOUNT = ACCOUNTS[0]!;
@@ -36,10 +34,7 @@ async function build(): Promise<{ t0: number; bytes: number }> {
   const cfgEnv = { OPENTRAIL_ACCOUNT_ID: ACCOUNT, OPENTRAIL_ACCESS_KEY_ID: BENCH_KEY, OPENTRAIL_SECRET_ACCESS_KEY: BENCH_SECRET };
   const app = await startServer({ ...resolveConfig({ dataDir, port: 0, deliveryInterval: 3600, digestInterval: 3600 }, cfgEnv), printCredentials: false }, { logger: pino({ level: 'warn' }) });
   const creds = { accessKeyId: BENCH_KEY, secretAccessKey: BENCH_SECRET };
-  await new S3Client({ endpoint: app.url, region: 'us-east-1', forcePathStyle: true, credentials: creds }).send(new CreateBucketCommand({ Bucket: 'bench-validate' }));
-  const ct = new CloudTrailClient({ endpoint: app.url, region: 'us-east-1', credentials: creds });
-  await ct.send(new CreateTrailCommand({ Name: 'bench', S3BucketName: 'bench-validate', EnableLogFileValidation: true }));
-  await ct.send(new StartLoggingCommand({ Name: 'bench' }));
+  await startLoggingTrail(app.url, creds, { bucket: 'bench-validate', validation: true });
   const trail = (await app.trails.listAll(ACCOUNT)).find((t) => t.Name === 'bench')!;
   // The real digest writer and keys, driven through simulated hours so the chain spans 10 digests.
   const digests = new Digests(app.metastore, app.objectStore, new SigningKeys(app.metastore, 30 * 24 * HOUR), HOUR);

@@ -6,11 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { NO_INDEXER, closedLogOf, withLogFile } from './log-files.js';
 import { historyFile } from '../src/storage/sqlite/history-index.js';
 import { CHUNK_ENTRIES, CHUNK_SPAN_MS } from '../src/storage/sqlite/history-chunks.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
@@ -20,8 +18,6 @@ import type { HistoryQuery, IndexedEvent } from '../src/storage/interfaces.js';
 const ACCOUNT = '111122223333';
 const T0 = Date.UTC(2026, 10, 1);
 const N = 1500;
-/** Opened with an indexer that never runs while the log is open (only open and close index). */
-const NO_INDEXER = { indexIntervalMs: 3_600_000 };
 
 /** Event i: its time jumps around a 20-minute window (so seq order is not time order), several share a second. */
 function event(i: number): IndexedEvent {
@@ -93,22 +89,6 @@ function expected(q: Omit<HistoryQuery, 'limit'>, events: IndexedEvent[], firstS
     .map(({ e, seq }) => `${e.timeMs}/${seq}`);
 }
 
-async function withLog(body: (file: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'opentrail-chunks-'));
-  try {
-    await body(join(dir, 'events.db'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A closed log at `file` holding EVENTS, all indexed. */
-async function closedLogOfEvents(file: string): Promise<void> {
-  const log = new SqliteEventLog(file, NO_INDEXER);
-  await log.append(EVENTS);
-  await log.close();
-}
-
 /** Run `body` on the log at `file`, opened (which indexes what is pending) and closed after. */
 async function withOpenLog(file: string, body: (log: SqliteEventLog) => Promise<void>): Promise<void> {
   const log = new SqliteEventLog(file, NO_INDEXER);
@@ -136,7 +116,7 @@ function chunkStats(file: string): { rows: number; entries: number; widest: numb
 }
 
 test('chunked entries: pages, counts and ranges answer as the log itself does, over many chunks and times out of order', () =>
-  withLog(async (file) => {
+  withLogFile(async (file) => {
     const log = new SqliteEventLog(file, NO_INDEXER);
     await log.append(EVENTS);
     // Everything in the log's unindexed tail first: the reference.
@@ -161,8 +141,8 @@ test('chunked entries: pages, counts and ranges answer as the log itself does, o
   }));
 
 test('a purge that cuts through chunks leaves exactly the newer events, in lookups and counts', () =>
-  withLog(async (file) => {
-    await closedLogOfEvents(file);
+  withLogFile(async (file) => {
+    await closedLogOf(file, EVENTS);
     await withOpenLog(file, async (log) => {
       // Mid-window, and not on a minute: chunks hold events on both sides of it.
       const cutoff = T0 + 610_500;
@@ -186,8 +166,8 @@ test('a purge that cuts through chunks leaves exactly the newer events, in looku
   }));
 
 test('an index file of the older layout (an entry a row) is built again in chunks, with the same answers', () =>
-  withLog(async (file) => {
-    await closedLogOfEvents(file);
+  withLogFile(async (file) => {
+    await closedLogOf(file, EVENTS);
     // The older layout, with stale content that must not survive.
     const db = new Database(historyFile(file));
     db.exec(`DROP TABLE hist;

@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventLog } from '../src/storage/sqlite/event-log.js';
+import { NO_INDEXER, closedLogOf, withLogFile } from './log-files.js';
 import { HistoryIndex, attachHistory, historyFile } from '../src/storage/sqlite/history-index.js';
 import { statementCache } from '../src/storage/sqlite/open.js';
 import { indexEvent } from '../src/pipeline/index-keys.js';
@@ -64,25 +64,6 @@ async function answers(log: SqliteEventLog): Promise<string[]> {
 }
 
 const EVENTS = Array.from({ length: 300 }, (_, i) => event(i));
-/** Opened with an indexer that never runs while the log is open (only open and close index). */
-const NO_INDEXER = { indexIntervalMs: 3_600_000 };
-
-/** Run `body` with the path of an event log in a fresh folder, removed after. */
-async function withLogFile(body: (file: string, dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'opentrail-hist-'));
-  try {
-    await body(join(dir, 'events.db'), dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A closed log at `file` holding EVENTS, all indexed. */
-async function closedLogOfEvents(file: string): Promise<void> {
-  const log = new SqliteEventLog(file, NO_INDEXER);
-  await log.append(EVENTS);
-  await log.close();
-}
 
 /** No lookup finds an event older than `cutoff`. */
 async function assertNothingBefore(log: SqliteEventLog, cutoff: number): Promise<void> {
@@ -128,7 +109,7 @@ test('lookups agree whether events are indexed, in the tail, or split between th
 
 test('the index lives in its own file; a data folder that kept it in the log\'s file has it rebuilt there', () =>
   withLogFile(async (file) => {
-    await closedLogOfEvents(file);
+    await closedLogOf(file, EVENTS);
     assert.ok(existsSync(historyFile(file)));
     const tables = (f: string): string[] => {
       const db = new Database(f, { readonly: true });
@@ -210,7 +191,7 @@ test('a purge indexes a short backlog first, and leaves a long one to the mainte
 test('a purge cut short between its two files is finished by the next one', () =>
   withLogFile(async (file) => {
     const cutoff = T0 + 60_000;
-    await closedLogOfEvents(file);
+    await closedLogOf(file, EVENTS);
     // The first half of a purge slice, as a crash right after it leaves things: the index's
     // entries gone and the seqs noted, the log's rows still there.
     const db = new Database(file);

@@ -57,6 +57,14 @@ function assertCurrentSchema(db: Database.Database): void {
  */
 const LOG_PAGE_SIZE = 16_384;
 
+/** The log's columns a reader decides on (readFrom adds the record's JSON after them). */
+const SUMMARY_COLUMNS = 'seq, account_id, region, category, event_source, event_name, read_only, time_ms';
+type SummaryRow = [seq: number, accountId: string, region: string, category: string, eventSource: string, eventName: string, readOnly: number | null, timeMs: number];
+
+function summaryOf([seq, accountId, region, category, eventSource, eventName, ro, timeMs]: SummaryRow | [...SummaryRow, Buffer]): LogEntrySummary {
+  return { seq, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
+}
+
 /** Unindexed events a purge indexes first, on the request thread (see purge). */
 const PURGE_BACKLOG = 2000;
 
@@ -170,33 +178,19 @@ export class SqliteEventLog implements EventLog {
   }
 
   async readFrom(afterSeq: number, limit: number): Promise<LogEntry[]> {
-    const rows = this.stmt(
-      `SELECT seq, CAST(json AS BLOB), account_id, region, category, event_source, event_name, read_only, time_ms
-       FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-    )
+    const rows = this.stmt(`SELECT ${SUMMARY_COLUMNS}, CAST(json AS BLOB) FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
       .raw(true)
-      .all(afterSeq, limit) as [number, Buffer, string, string, string, string, string, number | null, number][];
-    const out = new Array<LogEntry>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [seq, json, accountId, region, category, eventSource, eventName, ro, timeMs] = rows[i]!;
-      out[i] = { seq, json, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
-    }
-    return out;
+      .all(afterSeq, limit) as [...SummaryRow, Buffer][];
+    return rows.map((r) => {
+      const e = summaryOf(r) as LogEntry;
+      e.json = r[8];
+      return e;
+    });
   }
 
   async readSummariesFrom(afterSeq: number, limit: number): Promise<LogEntrySummary[]> {
-    const rows = this.stmt(
-      `SELECT seq, account_id, region, category, event_source, event_name, read_only, time_ms
-       FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-    )
-      .raw(true)
-      .all(afterSeq, limit) as [number, string, string, string, string, string, number | null, number][];
-    const out = new Array<LogEntrySummary>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [seq, accountId, region, category, eventSource, eventName, ro, timeMs] = rows[i]!;
-      out[i] = { seq, accountId, region, category, eventSource, eventName, readOnly: ro === null ? null : ro === 1, timeMs };
-    }
-    return out;
+    const rows = this.stmt(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true).all(afterSeq, limit) as SummaryRow[];
+    return rows.map(summaryOf);
   }
 
   async recordsJson(seqs: readonly number[]): Promise<Buffer> {
